@@ -1,0 +1,33 @@
+# `make sweep` and `make test` each create .venv if missing, install with the pinned constraints, run.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: sweep test test-fast bench install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+sweep: $(STAMP)
+	$(PY) scripts/sweep.py $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest tests $(ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow and not cluster" $(ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/seed_overhead.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

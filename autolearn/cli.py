@@ -1,0 +1,160 @@
+"""The command line: the only place that parses arguments and prints for people.
+
+`autolearn sweep [SPEC.yaml] [--options]` (also `python scripts/sweep.py`) runs a sweep; with no
+spec it runs the built-in seed task. A wrong spec exits with code 2 and one line naming the field.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+import time
+from typing import Any, Sequence
+
+from autolearn.errors import AutolearnError, ConfigError, ResourceError
+
+EXIT_BAD_INPUT = 2
+
+
+def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("sweep", help="run a hyperparameter sweep", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", nargs="?", help="experiment spec (YAML); default: the built-in seed task")
+    p.add_argument("--strategy", help="search strategy: grid, random, tpe or gp")
+    p.add_argument("--num-samples", type=int, help="trials to run (grid: repeats of the whole grid)")
+    p.add_argument("--max-epochs", type=int, help="training budget of each trial (train.epochs)")
+    p.add_argument("--scheduler", help="early stopping: fifo (none), asha, hyperband or median")
+    p.add_argument("--cpus-per-trial", type=float, help="CPUs reserved for each trial (fractions allowed)")
+    p.add_argument("--gpus-per-trial", type=float, help="GPUs for each trial (0.5 = two trials share one)")
+    p.add_argument("--address", help="join a running Ray cluster ('auto' on its head node); "
+                   "default: start a local Ray instance")
+    p.add_argument("--storage", help="where experiment folders go (a path, or s3://, gs:// URI)")
+    p.add_argument("--name", help="experiment name, the folder under --storage")
+    p.add_argument("--seed", type=int, help="seed of the search strategy")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.add_argument("--print-spec", action="store_true", help="print the effective spec as YAML and exit")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autolearn", description="Parallel hyperparameter tuning for "
+                                     "PyTorch on Ray Tune.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _sweep_parser(sub)
+    return parser
+
+
+def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
+    """Apply command-line overrides to the spec's dict form, so errors still name spec fields."""
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+
+    def section(key: str) -> dict[str, Any]:
+        if not isinstance(data.get(key), dict):
+            data[key] = {}
+        return data[key]
+
+    if args.strategy:
+        section("search")["strategy"] = args.strategy
+    if args.num_samples is not None:
+        section("search")["num_samples"] = args.num_samples
+    if args.seed is not None:
+        section("search")["seed"] = args.seed
+    if args.scheduler:
+        data["scheduler"] = {"name": args.scheduler}
+    if args.max_epochs is not None:
+        if isinstance(data.get("task"), dict) and data["task"].get("trainable"):
+            section("scheduler")["max_t"] = args.max_epochs
+        else:
+            section("train")["epochs"] = args.max_epochs
+    if args.cpus_per_trial is not None:
+        section("resources")["cpus_per_trial"] = args.cpus_per_trial
+    if args.gpus_per_trial is not None:
+        section("resources")["gpus_per_trial"] = args.gpus_per_trial
+    if args.storage:
+        data["storage"] = args.storage
+    if args.name:
+        data["name"] = args.name
+    return data
+
+
+def load_experiment(args: argparse.Namespace) -> Any:
+    from autolearn.defaults import seed_spec
+    from autolearn.spec import Experiment, read_spec
+
+    if args.spec:
+        data = read_spec(args.spec)
+    else:
+        data = seed_spec()
+        if not args.name:  # the default task runs again and again: give each run its own folder
+            data["name"] = f"{data['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return Experiment.from_dict(_overrides(args, data), source=args.spec or "the seed spec")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def print_table(result: Any, out: Any = sys.stdout) -> None:
+    metric = result.metric
+    columns = ["trial_id", "status", "epochs", *result.space_keys, metric, f"best_{metric}"]
+    rows = [[_fmt(row.get(c)) for c in columns] for row in result.table()]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)), file=out)
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)), file=out)
+
+
+def print_summary(result: Any, out: Any = sys.stdout) -> None:
+    counts = ", ".join(f"{n} {s}" for s, n in result.status_counts().items() if n)
+    print(f"\n{len(result.trials)} trials ({counts}) in {result.wall_time_s:.1f} s", file=out)
+    if result.best is not None:
+        print(f"best {result.metric}: {result.best_score:.4f} (trial {result.best_trial_id})", file=out)
+        print(f"best config: {result.best_config}", file=out)
+        for key, value in result.test_scores.items():
+            print(f"{key}: {value:.4f}", file=out)
+    else:
+        print(f"no trial produced a usable {result.metric}", file=out)
+    print(f"results: {result.experiment_dir}/results.csv, summary.json", file=out)
+    print(f"tensorboard --logdir {result.experiment_dir}", file=out)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from autolearn.runner import run_experiment
+
+    exp = load_experiment(args)
+    if args.print_spec:
+        import yaml
+
+        print(yaml.safe_dump(exp.to_dict(), sort_keys=False), end="")
+        return 0
+    result = run_experiment(exp, address=args.address)
+    if not args.quiet:
+        print_table(result)
+    print_summary(result)
+    return 0
+
+
+COMMANDS = {"sweep": cmd_sweep}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, ResourceError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except AutolearnError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; finished trials are kept in the experiment folder", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

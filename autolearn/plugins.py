@@ -1,0 +1,88 @@
+"""User code by import path (`mypkg.models:build`) and keyword checks against a function's signature.
+
+Registries (name → small factory) and user callables are validated the same way: the factory's own
+signature says which keys a spec section may hold, so a typo fails at load time instead of being
+silently dropped (a Ray Tune habit we avoid).
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Callable, Iterable, Mapping
+
+from autolearn.errors import ConfigError, allowed
+
+
+def import_object(path: str, field: str) -> Callable[..., Any]:
+    """Resolve `package.module:attribute` (or `package.module.attribute`) to the object."""
+    if ":" in path:
+        module_name, _, attr = path.partition(":")
+    else:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ConfigError(field, f"{path!r} is not an import path; write it as 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(field, f"cannot import module {module_name!r} for {path!r} ({err}); "
+                          "check the spelling and that it is on PYTHONPATH") from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(field, f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ConfigError(field, f"{path!r} is not callable")
+    return obj
+
+
+def resolve(name: Any, registry: Mapping[str, Callable[..., Any]], field: str, what: str) -> Callable[..., Any]:
+    """A registry name, an import path, or a callable → the callable."""
+    if callable(name):
+        return name
+    if not isinstance(name, str) or not name:
+        raise ConfigError(field, f"expected a {what} name or import path, got {name!r}")
+    if name in registry:
+        return registry[name]
+    if ":" in name or "." in name:
+        return import_object(name, field)
+    raise ConfigError(field, f"unknown {what} {name!r}; allowed: {allowed(registry)}, "
+                      "or an import path like 'mypkg.module:function'")
+
+
+def check_kwargs(fn: Callable[..., Any], params: Mapping[str, Any], field: str,
+                 skip: Iterable[str] = ()) -> None:
+    """Raise when `params` holds a key `fn` does not take (unless `fn` takes **kwargs)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    accepts = accepted_kwargs(fn)
+    if accepts is None:
+        return
+    skipped = set(skip)
+    for key in params:
+        if key not in accepts:
+            options = sorted(set(accepts) - skipped)
+            raise ConfigError(f"{field}.{key}", f"unknown key for {getattr(fn, '__name__', fn)!s}; "
+                              f"allowed: {allowed(options)}")
+    missing = [n for n, p in sig.parameters.items()
+               if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+               and n not in params and n not in skipped]
+    if missing:
+        raise ConfigError(f"{field}.{missing[0]}", f"required by {getattr(fn, '__name__', fn)!s} but not given")
+
+
+def accepted_kwargs(fn: Callable[..., Any]) -> list[str] | None:
+    """Names `fn` takes by keyword, or None when it takes **kwargs (anything goes)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    names = []
+    for name, p in sig.parameters.items():
+        if p.kind is p.VAR_KEYWORD:
+            return None
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            names.append(name)
+    return names

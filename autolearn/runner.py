@@ -1,0 +1,232 @@
+"""Run an `Experiment` on Ray Tune: build the Tuner, fit (or resume), collect a `SweepResult`.
+
+Everything that can fail on the user's input (the data, the model, the search strategy) is done
+before Ray starts; Ray Tune then does the scheduling, placement, retries and bookkeeping.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from autolearn.errors import ConfigError, ResourceError, SweepError
+from autolearn.results import SweepResult, pick_best, trial_row
+from autolearn.spec import Experiment, load_spec
+from autolearn.strategies import SearchPlan, SearchRequest, get_strategy
+
+log = logging.getLogger(__name__)
+SPEC_FILE = "spec.yaml"
+
+
+def experiment_dir(exp: Experiment) -> str:
+    """`storage/name`, absolute for local paths (Ray needs that), untouched for URIs."""
+    if "://" in exp.storage:
+        return exp.storage.rstrip("/") + "/" + exp.name
+    return str(Path(exp.storage).expanduser().resolve() / exp.name)
+
+
+def _storage_path(exp: Experiment) -> str:
+    return exp.storage if "://" in exp.storage else str(Path(exp.storage).expanduser().resolve())
+
+
+def prepare_job(exp: Experiment) -> Any:
+    """Load the data once and build the model and optimizer once, so their errors come early."""
+    import torch
+
+    from autolearn.training.data import load_dataset
+    from autolearn.training.loop import Fitter, TrainJob
+
+    split = exp.task.split
+    data = load_dataset(exp.task.dataset.name, dict(exp.task.dataset.params), split.test,
+                        split.validation, split.random_state)
+    job = TrainJob(data=data, model=exp.model, train=exp.train)
+    try:
+        Fitter(job, {}, torch.device("cpu"))
+    except ConfigError:
+        raise
+    except Exception as err:
+        raise ConfigError("model", f"building the model failed: {type(err).__name__}: {err}") from err
+    return job
+
+
+def search_plan(exp: Experiment) -> SearchPlan:
+    request = SearchRequest(space=exp.space, metric=exp.metric.name, mode=exp.metric.mode,
+                            num_samples=exp.search.num_samples, seed=exp.search.seed,
+                            max_concurrent=exp.search.max_concurrent,
+                            points_to_evaluate=exp.search.points_to_evaluate, options=exp.search.options)
+    return get_strategy(exp.search.strategy).build(request)
+
+
+def ensure_ray(address: str | None) -> bool:
+    """Join `address`, or start a quiet local instance; returns True when this call started Ray."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Checkpointing every epoch is the point (resume, best model), not a mistake to warn about.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": True}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(include_dashboard=False, **kwargs)
+    return True
+
+
+def check_resources(exp: Experiment) -> None:
+    """Fail fast when no node can ever run one trial (rather than a sweep that waits forever)."""
+    import ray
+
+    total = ray.cluster_resources()
+    gpus, cpus = exp.resources.gpus_per_trial, exp.resources.cpus_per_trial
+    if gpus > 0 and total.get("GPU", 0) < min(gpus, 1) and not _autoscaling():
+        raise ResourceError(f"resources.gpus_per_trial is {gpus}, but this Ray cluster has no GPU "
+                            f"(resources: {_describe(total)}) and no autoscaler that could add one; "
+                            "set gpus_per_trial: 0 or join a GPU cluster with --address")
+    if cpus > total.get("CPU", 0) and not _autoscaling():
+        raise ResourceError(f"resources.cpus_per_trial is {cpus}, but the largest this cluster offers is "
+                            f"{total.get('CPU', 0):g} CPUs; lower cpus_per_trial")
+
+
+def _describe(resources: dict[str, float]) -> str:
+    keys = [k for k in ("CPU", "GPU", "memory") if k in resources]
+    return ", ".join(f"{k}={resources[k]:g}" for k in keys) or "none"
+
+
+def _autoscaling() -> bool:
+    """True when the cluster runs an autoscaler (it can add nodes that have what we need)."""
+    try:
+        from ray.experimental.internal_kv import _internal_kv_get, _internal_kv_initialized
+
+        if _internal_kv_initialized():
+            return bool(_internal_kv_get("autoscaler_resource_request", namespace=None)) or bool(
+                os.environ.get("AUTOLEARN_ASSUME_AUTOSCALER"))
+    except Exception:  # noqa: BLE001 - best effort: without the KV we assume a fixed cluster
+        log.debug("could not query the autoscaler state", exc_info=True)
+    return bool(os.environ.get("AUTOLEARN_ASSUME_AUTOSCALER"))
+
+
+def build_trainable(exp: Experiment, job: Any) -> Any:
+    from ray import tune
+
+    if exp.uses_builtin_trainable:
+        from autolearn.training.trainable import train_trial
+
+        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job)
+    else:
+        from autolearn.plugins import import_object
+
+        fn = exp.task.trainable if callable(exp.task.trainable) else import_object(exp.task.trainable, "task.trainable")
+    resources = {"cpu": exp.resources.cpus_per_trial, "gpu": exp.resources.gpus_per_trial}
+    return tune.with_resources(fn, resources)
+
+
+def make_tuner(exp: Experiment, job: Any, plan: SearchPlan) -> Any:
+    from ray import tune
+
+    from autolearn.schedulers import make_scheduler
+    from autolearn.tensorboard_logger import TensorBoardCallback
+
+    keys = list(exp.space)
+    run_config = tune.RunConfig(
+        name=exp.name, storage_path=_storage_path(exp), verbose=0,
+        callbacks=[TensorBoardCallback(Path(experiment_dir(exp)) / "tensorboard", keys)],
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
+                                                checkpoint_score_order=exp.metric.mode),
+        failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
+        stop={"training_iteration": exp.max_epochs} if exp.max_epochs else None,
+    )
+    tune_config = tune.TuneConfig(
+        metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
+        scheduler=make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs),
+        num_samples=plan.num_samples, reuse_actors=True,
+    )
+    param_space = {**dict(exp.task.params), **plan.param_space}
+    return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
+                      run_config=run_config)
+
+
+def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bool = False) -> SweepResult:
+    """Run a sweep to the end and return (and save) its `SweepResult`."""
+    out = experiment_dir(exp)
+    if "://" not in out and Path(out).exists() and not overwrite:
+        raise ConfigError("name", f"the experiment folder {out!r} already exists; pass --resume to continue "
+                          "it or choose another --name")
+    job = prepare_job(exp) if exp.uses_builtin_trainable else None
+    started = time.monotonic()
+    plan = search_plan(exp)
+    started_ray = ensure_ray(address)
+    try:
+        check_resources(exp)
+        if "://" not in out:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            _save_spec(exp, Path(out))
+        grid = make_tuner(exp, job, plan).fit()
+        result = collect(exp, grid, job, time.monotonic() - started)
+    finally:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+    return result
+
+
+def _save_spec(exp: Experiment, directory: Path) -> None:
+    import yaml
+
+    from autolearn.results import atomic_write
+
+    atomic_write(directory / SPEC_FILE, yaml.safe_dump(exp.to_dict(), sort_keys=False))
+
+
+def collect(exp: Experiment, grid: Any, job: Any, wall_time: float) -> SweepResult:
+    """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save."""
+    keys = list(exp.space)
+    rows, by_id = [], {}
+    for result in grid:
+        row = trial_row(result, exp.metric.name, exp.metric.mode, keys, exp.max_epochs)
+        rows.append(row)
+        by_id[row.trial_id] = result
+    rows.sort(key=lambda r: r.trial_id)
+    if not rows:
+        raise SweepError("the sweep ran no trial")
+    best = pick_best(rows, exp.metric.mode)
+    sweep = SweepResult(name=exp.name, experiment_dir=experiment_dir(exp), metric=exp.metric.name,
+                        mode=exp.metric.mode, space_keys=keys, trials=rows, wall_time_s=wall_time,
+                        best_trial_id=best.trial_id if best else None, strategy=exp.search.strategy)
+    if best is not None:
+        checkpoint = _best_checkpoint(by_id[best.trial_id], exp)
+        if checkpoint is not None:
+            sweep.best_checkpoint_path = checkpoint.path
+            if job is not None:
+                sweep.test_scores = _test_scores(job, by_id[best.trial_id].config, checkpoint)
+    else:
+        log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)
+    if "://" not in sweep.experiment_dir:
+        sweep.save()
+    return sweep
+
+
+def _best_checkpoint(result: Any, exp: Experiment) -> Any:
+    try:
+        return result.get_best_checkpoint(exp.metric.name, exp.metric.mode) or result.checkpoint
+    except (RuntimeError, ValueError, KeyError):
+        return result.checkpoint
+
+
+def _test_scores(job: Any, config: dict, checkpoint: Any) -> dict[str, float]:
+    from autolearn.training.loop import evaluate_on_test
+    from autolearn.training.trainable import load_checkpoint_state
+
+    with checkpoint.as_directory() as directory:
+        state = load_checkpoint_state(directory)
+    return evaluate_on_test(job, config, state)
+
+
+def run(spec: Experiment | str | Path, **kwargs: Any) -> SweepResult:
+    """One call from Python: a spec file path or an `Experiment` in, a `SweepResult` out."""
+    exp = spec if isinstance(spec, Experiment) else load_spec(spec)
+    return run_experiment(exp, **kwargs)

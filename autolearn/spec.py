@@ -1,0 +1,466 @@
+"""The experiment spec: what to train, which hyperparameters to search, how, and where.
+
+One `Experiment` comes from a YAML file (`load_spec`) or is built in Python, with dicts or the
+section dataclasses, and callables where YAML has import paths. Everything is validated in
+`__post_init__`, before Ray starts, so a typo costs a second, not a cluster hour.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping
+
+import yaml
+
+from autolearn.errors import ConfigError, allowed
+from autolearn.space import ChoiceParam, FloatParam, IntParam, Param, SearchSpace, as_number
+
+Mode = Literal["min", "max"]
+BUILTIN_METRICS = ("val_accuracy", "val_loss", "train_loss")
+
+
+def _mapping(value: Any, path: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, f"expected a mapping, got {value!r}")
+    return {str(k): v for k, v in value.items()}
+
+
+def _no_unknown(data: Mapping[str, Any], known: set[str], path: str) -> None:
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{path}.{key}" if path else key, f"unknown key; allowed: {allowed(known)}")
+
+
+def _int(value: Any, path: str, low: int | None = None) -> int:
+    out = int(as_number(value, path, integer=True))
+    if low is not None and out < low:
+        raise ConfigError(path, f"must be >= {low}, got {out}")
+    return out
+
+
+def _float(value: Any, path: str, low: float | None = None, high: float | None = None,
+           low_open: bool = False) -> float:
+    out = float(as_number(value, path))
+    if low is not None and (out < low or (low_open and out == low)):
+        raise ConfigError(path, f"must be {'>' if low_open else '>='} {low}, got {out}")
+    if high is not None and out > high:
+        raise ConfigError(path, f"must be <= {high}, got {out}")
+    return out
+
+
+def _name(value: Any, path: str) -> Any:
+    if callable(value) or (isinstance(value, str) and value):
+        return value
+    raise ConfigError(path, f"expected a name, an import path or a callable, got {value!r}")
+
+
+def _split_named(data: Any, path: str, key: str = "name", default: Any = None) -> tuple[Any, dict[str, Any]]:
+    """`{name: x, a: 1}` → (x, {a: 1}): a named plugin with its options inline."""
+    if isinstance(data, str) or callable(data):
+        return data, {}
+    data = _mapping(data, path)
+    name = data.pop(key, default)
+    if name is None:
+        raise ConfigError(f"{path}.{key}", "is required")
+    return _name(name, f"{path}.{key}"), data
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: Any = "synthetic_classification"  # registry name, import path, or callable → (X, y)
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "task.dataset") -> "DatasetSpec":
+        if isinstance(data, DatasetSpec):
+            return data
+        name, params = _split_named(data, path)
+        return cls(name, params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": _export_name(self.name), **self.params}
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """`validation` is a share of what remains after the test split is taken out."""
+
+    test: float = 0.2
+    validation: float = 0.2
+    random_state: int | None = 42
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "task.split") -> "SplitSpec":
+        if isinstance(data, SplitSpec):
+            return data
+        data = _mapping(data, path)
+        _no_unknown(data, {"test", "validation", "random_state"}, path)
+        out = {}
+        for key in ("test", "validation"):
+            if key in data:
+                value = _float(data[key], f"{path}.{key}", 0.0, 1.0)
+                if not 0.0 < value < 1.0:
+                    raise ConfigError(f"{path}.{key}", f"must be a share strictly between 0 and 1, got {value}")
+                out[key] = value
+        if data.get("random_state") is not None:
+            out["random_state"] = _int(data["random_state"], f"{path}.random_state", 0)
+        elif "random_state" in data:
+            out["random_state"] = None
+        return cls(**out)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Either a dataset for the built-in loop, or a user `trainable` that reports its own metrics."""
+
+    dataset: DatasetSpec | None = field(default_factory=DatasetSpec)
+    split: SplitSpec = field(default_factory=SplitSpec)
+    trainable: Any = None  # import path or callable fn(config) for user training code
+    params: Mapping[str, Any] = field(default_factory=dict)  # fixed config values for `trainable`
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "task") -> "TaskSpec":
+        if isinstance(data, TaskSpec):
+            return data
+        data = _mapping(data, path)
+        _no_unknown(data, {"dataset", "split", "trainable", "params"}, path)
+        trainable = data.get("trainable")
+        if trainable is not None:
+            _name(trainable, f"{path}.trainable")
+        dataset = data.get("dataset")
+        if trainable is None:
+            dataset = DatasetSpec.from_dict(dataset if dataset is not None else {"name": "synthetic_classification"},
+                                            f"{path}.dataset")
+        elif dataset is not None:
+            raise ConfigError(f"{path}.dataset", "a user trainable loads its own data; remove dataset "
+                              "(or remove trainable to use the built-in training loop)")
+        return cls(dataset=dataset, split=SplitSpec.from_dict(data.get("split"), f"{path}.split"),
+                   trainable=trainable, params=_mapping(data.get("params"), f"{path}.params"))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: Any = "mlp"  # registry name, import path, or callable(input_shape, n_outputs, **params)
+    params: Mapping[str, Any] = field(default_factory=lambda: {"hidden_units": 64, "depth": 2})
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "model") -> "ModelSpec":
+        if isinstance(data, ModelSpec):
+            return data
+        name, params = _split_named(data, path, default="mlp")
+        return cls(name, params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": _export_name(self.name), **self.params}
+
+
+TRAIN_TUNABLE = ("optimizer", "lr", "batch_size", "weight_decay", "momentum", "lr_schedule",
+                 "lr_step_size", "lr_gamma", "lr_patience", "lr_min", "seed")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Settings of the built-in training loop; every field but the budget ones can be searched."""
+
+    epochs: int = 10
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    batch_size: int = 32
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    lr_schedule: str = "constant"
+    lr_step_size: int = 5      # step: epochs between decays
+    lr_gamma: float = 0.5      # step/exponential/plateau: decay factor
+    lr_patience: int = 2       # plateau: epochs without improvement before a decay
+    lr_min: float = 0.0        # cosine: the floor of the annealed rate
+    seed: int | None = 0       # torch seed of each trial, so one config gives one result
+    checkpoint_every: int = 1  # epochs between checkpoints (the last epoch always checkpoints)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "train") -> "TrainSpec":
+        if isinstance(data, TrainSpec):
+            data = {f.name: getattr(data, f.name) for f in fields(data)}
+        data = _mapping(data, path)
+        _no_unknown(data, {f.name for f in fields(cls)}, path)
+        return cls(**{k: check_train_value(k, v, f"{path}.{k}") for k, v in data.items()})
+
+
+def check_train_value(key: str, value: Any, path: str) -> Any:
+    """Validate one training setting; used for the base value and for every value a space can give."""
+    from autolearn.training.optim import OPTIMIZERS, SCHEDULES
+
+    if key in ("optimizer", "lr_schedule"):
+        registry = OPTIMIZERS if key == "optimizer" else SCHEDULES
+        if value not in registry:
+            raise ConfigError(path, f"unknown {'optimizer' if key == 'optimizer' else 'lr schedule'} "
+                              f"{value!r}; allowed: {allowed(registry)}")
+        return value
+    if key == "device":
+        if value not in ("auto", "cpu", "cuda"):
+            raise ConfigError(path, f"unknown device {value!r}; allowed: 'auto', 'cpu', 'cuda'")
+        return value
+    if key == "seed":
+        return None if value is None else _int(value, path, 0)
+    if key in ("epochs", "batch_size", "lr_step_size", "checkpoint_every"):
+        return _int(value, path, 1)
+    if key == "lr_patience":
+        return _int(value, path, 0)
+    if key == "lr":
+        return _float(value, path, 0.0, low_open=True)
+    if key in ("weight_decay", "lr_min"):
+        return _float(value, path, 0.0)
+    if key == "momentum":
+        return _float(value, path, 0.0, 1.0)
+    if key == "lr_gamma":
+        return _float(value, path, 0.0, 1.0, low_open=True)
+    raise ConfigError(path, f"unknown key; allowed: {allowed(f.name for f in fields(TrainSpec))}")
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    strategy: str = "random"
+    num_samples: int = 10
+    seed: int | None = None
+    max_concurrent: int | None = None
+    points_to_evaluate: tuple[Mapping[str, Any], ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)  # strategy-specific, checked by the strategy
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "search") -> "SearchSpec":
+        if isinstance(data, SearchSpec):
+            return data
+        strategy, rest = _split_named(data, path, key="strategy", default="random")
+        if not isinstance(strategy, str):
+            raise ConfigError(f"{path}.strategy", f"expected a strategy name, got {strategy!r}")
+        out: dict[str, Any] = {"strategy": strategy}
+        if "num_samples" in rest:
+            out["num_samples"] = _int(rest.pop("num_samples"), f"{path}.num_samples", 1)
+        if rest.get("seed") is not None:
+            out["seed"] = _int(rest.pop("seed"), f"{path}.seed", 0)
+        rest.pop("seed", None)
+        if rest.get("max_concurrent") is not None:
+            out["max_concurrent"] = _int(rest.pop("max_concurrent"), f"{path}.max_concurrent", 1)
+        rest.pop("max_concurrent", None)
+        points = rest.pop("points_to_evaluate", None) or ()
+        if not isinstance(points, (list, tuple)) or not all(isinstance(p, Mapping) for p in points):
+            raise ConfigError(f"{path}.points_to_evaluate", f"expected a list of configs (mappings), got {points!r}")
+        out["points_to_evaluate"] = tuple(dict(p) for p in points)
+        out["options"] = dict(rest.pop("options", None) or {}, **rest)
+        return cls(**out)
+
+
+@dataclass(frozen=True)
+class SchedulerSpec:
+    name: str = "fifo"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "scheduler") -> "SchedulerSpec":
+        if isinstance(data, SchedulerSpec):
+            return data
+        name, options = _split_named(data, path, default="fifo")
+        return cls(name, options)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str = "val_accuracy"
+    mode: Mode = "max"
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "metric") -> "MetricSpec":
+        if isinstance(data, MetricSpec):
+            return data
+        if isinstance(data, str):
+            data = {"name": data}
+        data = _mapping(data, path)
+        _no_unknown(data, {"name", "mode"}, path)
+        name = data.get("name", "val_accuracy")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{path}.name", f"expected a metric name, got {name!r}")
+        mode = data.get("mode", "min" if "loss" in name else "max")
+        if mode not in ("min", "max"):
+            raise ConfigError(f"{path}.mode", f"unknown mode {mode!r}; allowed: 'max', 'min'")
+        return cls(name, mode)
+
+
+@dataclass(frozen=True)
+class ResourcesSpec:
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "resources") -> "ResourcesSpec":
+        if isinstance(data, ResourcesSpec):
+            return data
+        data = _mapping(data, path)
+        _no_unknown(data, {"cpus_per_trial", "gpus_per_trial"}, path)
+        out = {}
+        if "cpus_per_trial" in data:
+            out["cpus_per_trial"] = _float(data["cpus_per_trial"], f"{path}.cpus_per_trial", 0.0, low_open=True)
+        if "gpus_per_trial" in data:
+            gpus = _float(data["gpus_per_trial"], f"{path}.gpus_per_trial", 0.0)
+            if gpus > 1 and gpus != math.floor(gpus):
+                raise ConfigError(f"{path}.gpus_per_trial", f"a share above 1 must be a whole number "
+                                  f"of GPUs, got {gpus}; use a fraction below 1 to share one GPU")
+            out["gpus_per_trial"] = gpus
+        return cls(**out)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How the sweep survives faults: retries from checkpoints and a per-trial time limit."""
+
+    max_failures: int = 2
+    trial_timeout: float | None = None  # seconds
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "run") -> "RunSpec":
+        if isinstance(data, RunSpec):
+            return data
+        data = _mapping(data, path)
+        _no_unknown(data, {"max_failures", "trial_timeout"}, path)
+        out: dict[str, Any] = {}
+        if "max_failures" in data:
+            out["max_failures"] = _int(data["max_failures"], f"{path}.max_failures", 0)
+        if data.get("trial_timeout") is not None:
+            out["trial_timeout"] = _float(data["trial_timeout"], f"{path}.trial_timeout", 0.0, low_open=True)
+        return cls(**out)
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SECTIONS: dict[str, Callable[..., Any]] = {
+    "task": TaskSpec.from_dict, "model": ModelSpec.from_dict, "train": TrainSpec.from_dict,
+    "space": SearchSpace.from_dict, "search": SearchSpec.from_dict,
+    "scheduler": SchedulerSpec.from_dict, "metric": MetricSpec.from_dict,
+    "resources": ResourcesSpec.from_dict, "run": RunSpec.from_dict,
+}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A whole sweep. Sections may be given as dataclasses or plain dicts; both are validated."""
+
+    name: str = "experiment"
+    task: Any = field(default_factory=TaskSpec)
+    model: Any = None
+    train: Any = None
+    space: Any = field(default_factory=SearchSpace)
+    search: Any = field(default_factory=SearchSpec)
+    scheduler: Any = field(default_factory=SchedulerSpec)
+    metric: Any = None
+    resources: Any = field(default_factory=ResourcesSpec)
+    storage: str = "./runs"
+    run: Any = field(default_factory=RunSpec)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise ConfigError("name", f"{self.name!r} is not a usable folder name; use letters, digits, "
+                              "'-', '_' and '.' (starting with a letter or digit)")
+        if not isinstance(self.storage, (str, Path)) or not str(self.storage):
+            raise ConfigError("storage", f"expected a path or URI, got {self.storage!r}")
+        object.__setattr__(self, "storage", str(self.storage))
+        task = _SECTIONS["task"](self.task)
+        object.__setattr__(self, "task", task)
+        custom = task.trainable is not None
+        if custom:
+            for section in ("model", "train"):
+                if getattr(self, section) is not None:
+                    raise ConfigError(section, f"{section} is for the built-in training loop; with "
+                                      "task.trainable your function trains (put fixed values in task.params)")
+        else:
+            object.__setattr__(self, "model", _SECTIONS["model"](self.model))
+            object.__setattr__(self, "train", _SECTIONS["train"](self.train))
+        if self.metric is None and custom:
+            raise ConfigError("metric", "a user trainable needs metric: {name: ..., mode: min|max} "
+                              "naming one of the metrics it reports")
+        for name in ("space", "search", "scheduler", "metric", "resources", "run"):
+            object.__setattr__(self, name, _SECTIONS[name](getattr(self, name)))
+        from autolearn.validation import check_experiment
+
+        check_experiment(self)
+
+    @property
+    def uses_builtin_trainable(self) -> bool:
+        return self.task.trainable is None
+
+    @property
+    def max_epochs(self) -> int | None:
+        """The training budget of one trial (ASHA's max_t); None when a user trainable decides."""
+        if self.uses_builtin_trainable:
+            return self.train.epochs
+        max_t = self.scheduler.options.get("max_t")
+        return int(max_t) if max_t is not None else None
+
+    def with_overrides(self, **changes: Any) -> "Experiment":
+        """A copy with some sections replaced (and the whole re-validated)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "spec") -> "Experiment":
+        if not isinstance(data, Mapping):
+            raise ConfigError("", f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        _no_unknown(data, known, "")
+        return cls(**dict(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form (callables shown by their import path)."""
+        out: dict[str, Any] = {"name": self.name}
+        task: dict[str, Any] = {}
+        if self.task.trainable is not None:
+            task["trainable"] = _export_name(self.task.trainable)
+            if self.task.params:
+                task["params"] = dict(self.task.params)
+        else:
+            task["dataset"] = self.task.dataset.to_dict()
+            task["split"] = {f.name: getattr(self.task.split, f.name) for f in fields(SplitSpec)}
+        out["task"] = task
+        if self.model is not None:
+            out["model"] = self.model.to_dict()
+            out["train"] = {f.name: getattr(self.train, f.name) for f in fields(TrainSpec)}
+        out["space"] = self.space.to_dict()
+        search = {"strategy": self.search.strategy, "num_samples": self.search.num_samples,
+                  "seed": self.search.seed, "max_concurrent": self.search.max_concurrent, **self.search.options}
+        if self.search.points_to_evaluate:
+            search["points_to_evaluate"] = [dict(p) for p in self.search.points_to_evaluate]
+        out["search"] = search
+        out["scheduler"] = {"name": self.scheduler.name, **self.scheduler.options}
+        out["metric"] = {"name": self.metric.name, "mode": self.metric.mode}
+        out["resources"] = {"cpus_per_trial": self.resources.cpus_per_trial,
+                            "gpus_per_trial": self.resources.gpus_per_trial}
+        out["storage"] = self.storage
+        out["run"] = {"max_failures": self.run.max_failures, "trial_timeout": self.run.trial_timeout}
+        return out
+
+
+def _export_name(name: Any) -> Any:
+    if callable(name):
+        return f"{getattr(name, '__module__', '?')}:{getattr(name, '__qualname__', repr(name))}"
+    return name
+
+
+def read_spec(path: str | Path) -> dict[str, Any]:
+    """Read a YAML spec into a dict (safely: `yaml.safe_load`), before any validation."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("spec", f"no spec file at {str(path)!r}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError("spec", f"{str(path)!r} is not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("spec", f"{str(path)!r} must hold a mapping of sections (name, task, model, ...)")
+    return data
+
+
+def load_spec(path: str | Path) -> Experiment:
+    """Read and validate a YAML spec."""
+    return Experiment.from_dict(read_spec(path), source=str(path))

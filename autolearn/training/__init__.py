@@ -1,0 +1,1 @@
+"""The built-in PyTorch training loop: data, models, optimizers, the Ray trainable."""

@@ -1,0 +1,153 @@
+"""Datasets for the built-in training loop: loaded once per sweep on the driver, split, standardised.
+
+A loader is a small function returning `(X, y)`; its keyword arguments are the spec's dataset
+fields (checked against its signature at load time). Users plug in their own with an import path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from autolearn.errors import ConfigError, DataError
+from autolearn.plugins import check_kwargs, resolve
+
+
+def synthetic_classification(n_samples: int = 1000, n_features: int = 20, n_informative: int = 2,
+                             n_redundant: int = 2, n_classes: int = 2, n_clusters_per_class: int = 2,
+                             class_sep: float = 1.0, flip_y: float = 0.01,
+                             random_state: int | None = 42) -> tuple[np.ndarray, np.ndarray]:
+    """The seed task: scikit-learn's `make_classification` (its defaults, 1000×20, two classes)."""
+    from sklearn.datasets import make_classification
+
+    if n_classes > 2 and n_informative < 2:
+        n_informative = 2
+    try:
+        return make_classification(n_samples=n_samples, n_features=n_features, n_informative=n_informative,
+                                   n_redundant=n_redundant, n_classes=n_classes,
+                                   n_clusters_per_class=n_clusters_per_class, class_sep=class_sep,
+                                   flip_y=flip_y, random_state=random_state)
+    except ValueError as err:
+        raise DataError("task.dataset", f"make_classification rejected the parameters: {err}") from None
+
+
+def digits(image: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8×8 digits (1797 images, 10 classes); `image` keeps the 1×8×8 shape."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = bunch.images[:, None, :, :] if image else bunch.data
+    return x.astype(np.float32), bunch.target
+
+
+def csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray]:
+    """A user's table: numeric feature columns and one target column (class labels of any type)."""
+    import pandas as pd
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError("task.dataset.path", f"no CSV file at {str(file)!r}")
+    try:
+        frame = pd.read_csv(file, sep=delimiter)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError("task.dataset.path", f"cannot read {str(file)!r} as CSV: {err}") from None
+    if frame.empty:
+        raise DataError("task.dataset.path", f"{str(file)!r} has no data rows")
+    if target not in frame.columns:
+        raise DataError("task.dataset.target", f"column {target!r} is not in {str(file)!r}; "
+                        f"columns: {', '.join(map(str, frame.columns))}")
+    features = frame.drop(columns=[target])
+    bad = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    if bad:
+        raise DataError("task.dataset", f"feature columns must be numeric; not numeric: {', '.join(map(str, bad))}")
+    if features.shape[1] == 0:
+        raise DataError("task.dataset", f"{str(file)!r} has no feature columns besides {target!r}")
+    if features.isna().any().any():
+        raise DataError("task.dataset", f"{str(file)!r} has missing values; fill or drop them first")
+    return features.to_numpy(np.float32), frame[target].to_numpy()
+
+
+DATASETS: dict[str, Callable[..., tuple[Any, Any]]] = {
+    "synthetic_classification": synthetic_classification,
+    "digits": digits,
+    "csv": csv,
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train/validation/test arrays ready for torch: float32 features, int64 class indices."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    classes: tuple[Any, ...]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def n_outputs(self) -> int:
+        """One logit for binary tasks (BCE), one per class otherwise (cross-entropy)."""
+        return 1 if self.n_classes == 2 else self.n_classes
+
+
+def check_dataset(name: Any, params: dict[str, Any], path: str = "task.dataset") -> Callable[..., Any]:
+    """Load-time checks that need no data: known loader, known keys, an existing CSV."""
+    loader = resolve(name, DATASETS, f"{path}.name", "dataset")
+    check_kwargs(loader, params, path)
+    if loader is csv:
+        file = Path(str(params["path"])).expanduser()
+        if not file.is_file():
+            raise DataError(f"{path}.path", f"no CSV file at {str(file)!r}")
+    return loader
+
+
+def load_dataset(name: Any, params: dict[str, Any], test: float = 0.2, validation: float = 0.2,
+                 random_state: int | None = 42) -> Dataset:
+    """Load, split (stratified where every class allows it) and standardise on the training part."""
+    from sklearn.model_selection import train_test_split
+
+    loader = check_dataset(name, params)
+    try:
+        x, y = loader(**params)
+    except ConfigError:
+        raise
+    except Exception as err:  # a user's loader: report which one failed and why
+        raise DataError("task.dataset.name", f"loading the dataset failed: {type(err).__name__}: {err}") from err
+    x = np.asarray(getattr(x, "numpy", lambda: x)(), dtype=np.float32)
+    y = np.asarray(getattr(y, "numpy", lambda: y)())
+    if x.ndim < 2 or len(x) != len(y) or len(x) == 0:
+        raise DataError("task.dataset", f"expected X of shape (n, features...) and y of shape (n,), "
+                        f"got X{x.shape} and y{y.shape}")
+    classes, y_idx = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise DataError("task.dataset", f"the target has {len(classes)} class; classification needs at least 2")
+    y_idx = y_idx.astype(np.int64)
+    x_rest, x_test, y_rest, y_test = _split(x, y_idx, test, random_state)
+    x_train, x_val, y_train, y_val = _split(x_rest, y_rest, validation, random_state)
+    axes = 0 if x.ndim == 2 else tuple(range(x_train.ndim))  # images: one scale for all pixels
+    mean = x_train.mean(axis=axes, keepdims=True)
+    std = x_train.std(axis=axes, keepdims=True)
+    std[std == 0] = 1.0
+    scale = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
+    return Dataset(scale(x_train), y_train, scale(x_val), y_val, scale(x_test), y_test,
+                   n_classes=len(classes), classes=tuple(c.item() if hasattr(c, "item") else c for c in classes))
+
+
+def _split(x: np.ndarray, y: np.ndarray, share: float, seed: int | None) -> list[np.ndarray]:
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None
+    try:
+        return train_test_split(x, y, test_size=share, random_state=seed, stratify=stratify)
+    except ValueError as err:
+        raise DataError("task.split", f"cannot split {len(x)} rows with share {share}: {err}") from None

@@ -1,0 +1,97 @@
+"""The Ray Tune function trainable of the built-in loop: train, validate, report, checkpoint.
+
+The dataset arrives through `tune.with_parameters` (the object store, once per sweep). Each
+epoch reports `epoch`, `train_loss`, `val_loss`, `val_accuracy`, `lr` and where the trial runs
+(`node`, `gpu_ids`), with a checkpoint the trial resumes from after a failure. A loss that turns
+nan/inf ends the trial at once, reported with `diverged: True`, and the sweep goes on.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from autolearn.errors import ResourceError
+from autolearn.training.loop import Fitter, TrainJob
+
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+def trial_device(requested: str) -> torch.device:
+    """CUDA when Ray gave this trial a GPU (it sets CUDA_VISIBLE_DEVICES), otherwise the CPU."""
+    import ray
+
+    has_gpu = bool(ray.get_gpu_ids()) and torch.cuda.is_available()
+    if requested == "cuda" and not has_gpu:
+        raise ResourceError("train.device is 'cuda' but this trial was given no GPU; "
+                            "set resources.gpus_per_trial > 0 or device: auto")
+    if requested == "cpu" or not has_gpu:
+        return torch.device("cpu")
+    return torch.device("cuda", 0)  # the first of the GPUs Ray made visible
+
+
+def placement() -> dict[str, Any]:
+    """Which node and GPUs this trial has, for the results table."""
+    import ray
+
+    ctx = ray.get_runtime_context()
+    return {"node": ctx.get_node_id(), "gpu_ids": ",".join(str(g) for g in ray.get_gpu_ids())}
+
+
+def _quiet() -> None:
+    """Ray Train logs every checkpoint at INFO in the worker; one line per epoch per trial is noise."""
+    logging.getLogger("ray.train").setLevel(logging.WARNING)
+
+
+def _threads() -> None:
+    """One torch thread per CPU Ray gave the trial: more threads only fight over small models."""
+    import ray
+
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+    torch.set_num_threads(max(1, int(cpus)))
+
+
+def load_checkpoint_state(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    return torch.load(Path(directory) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
+
+
+def train_trial(config: Mapping[str, Any], job: TrainJob) -> None:
+    """Ray Tune function trainable: one config of the built-in training loop."""
+    from ray import tune
+
+    _quiet()
+    _threads()
+    device = trial_device(job.train.device)
+    fitter = Fitter(job, config, device)
+    start = 0
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as directory:
+            start = fitter.load_state(load_checkpoint_state(directory))
+    where = placement()
+    epochs = fitter.settings.epochs
+    every = job.train.checkpoint_every
+    for epoch in range(start + 1, epochs + 1):
+        lr = fitter.lr
+        train_loss = fitter.train_epoch()
+        val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
+        diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
+        metrics = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                   "val_accuracy": val_accuracy, "lr": lr, "diverged": diverged, **where}
+        if diverged:
+            tune.report(metrics)
+            return
+        from autolearn.training.optim import step_schedule
+
+        step_schedule(fitter.settings.lr_schedule, fitter.schedule, val_loss)
+        if epoch % every == 0 or epoch == epochs:
+            with tempfile.TemporaryDirectory() as directory:
+                torch.save(fitter.state(epoch), Path(directory) / CHECKPOINT_FILE)
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+        else:
+            tune.report(metrics)

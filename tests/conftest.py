@@ -1,0 +1,33 @@
+"""Shared fixtures: one real local Ray instance for the whole session, sized for a 2-core machine."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """A local Ray instance reused by every integration test (start-up costs seconds)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def storage(tmp_path):
+    """A fresh storage folder per test, so experiment names never collide."""
+    return str(tmp_path / "runs")
+
+
+@pytest.fixture
+def seed_dict():
+    from autolearn.defaults import seed_spec
+
+    return seed_spec()
