@@ -104,17 +104,29 @@ def check_dataset(name: Any, params: dict[str, Any], path: str = "task.dataset")
     loader = resolve(name, DATASETS, f"{path}.name", "dataset")
     check_kwargs(loader, params, path)
     if loader is csv:
-        file = Path(str(params["path"])).expanduser()
-        if not file.is_file():
-            raise DataError(f"{path}.path", f"no CSV file at {str(file)!r}")
+        _check_csv_header(Path(str(params["path"])).expanduser(), str(params["target"]),
+                          str(params.get("delimiter", ",")), path)
     return loader
+
+
+def _check_csv_header(file: Path, target: str, delimiter: str, path: str) -> None:
+    """Read only the header: a missing file or target column fails at load time, cheaply."""
+    import pandas as pd
+
+    if not file.is_file():
+        raise DataError(f"{path}.path", f"no CSV file at {str(file)!r}")
+    try:
+        columns = list(pd.read_csv(file, sep=delimiter, nrows=0).columns)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}.path", f"cannot read {str(file)!r} as CSV: {err}") from None
+    if target not in columns:
+        raise DataError(f"{path}.target", f"column {target!r} is not in {str(file)!r}; "
+                        f"columns: {', '.join(map(str, columns))}")
 
 
 def load_dataset(name: Any, params: dict[str, Any], test: float = 0.2, validation: float = 0.2,
                  random_state: int | None = 42) -> Dataset:
     """Load, split (stratified where every class allows it) and standardise on the training part."""
-    from sklearn.model_selection import train_test_split
-
     loader = check_dataset(name, params)
     try:
         x, y = loader(**params)
