@@ -9,7 +9,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from autolearn.errors import ConfigError, ResourceError, SweepError
 from autolearn.results import SweepResult, pick_best, trial_row
@@ -124,16 +124,16 @@ def build_trainable(exp: Experiment, job: Any) -> Any:
     return tune.with_resources(fn, resources)
 
 
-def make_tuner(exp: Experiment, job: Any, plan: SearchPlan) -> Any:
+def make_tuner(exp: Experiment, job: Any, plan: SearchPlan, callbacks: Sequence[Any] = ()) -> Any:
     from ray import tune
 
     from autolearn.schedulers import make_scheduler
     from autolearn.tensorboard_logger import TensorBoardCallback
 
-    keys = list(exp.space)
     run_config = tune.RunConfig(
         name=exp.name, storage_path=_storage_path(exp), verbose=0,
-        callbacks=[TensorBoardCallback(Path(experiment_dir(exp)) / "tensorboard", keys)],
+        callbacks=[TensorBoardCallback(Path(experiment_dir(exp)) / "tensorboard", exp.space, exp.metric.name,
+                                       exp.metric.mode, exp.max_epochs), *_file_loggers(), *callbacks],
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
                                                 checkpoint_score_order=exp.metric.mode),
         failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
@@ -149,8 +149,21 @@ def make_tuner(exp: Experiment, job: Any, plan: SearchPlan) -> Any:
                       run_config=run_config)
 
 
-def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bool = False) -> SweepResult:
-    """Run a sweep to the end and return (and save) its `SweepResult`."""
+def _file_loggers() -> list[Any]:
+    """Ray's per-trial progress.csv/result.json, but not its TensorBoard logger: ours writes the runs
+    and HParams sessions, and a second copy in every trial folder would list each trial twice."""
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    return [CSVLoggerCallback(), JsonLoggerCallback()]
+
+
+def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bool = False,
+                   callbacks: Sequence[Any] = ()) -> SweepResult:
+    """Run a sweep to the end and return (and save) its `SweepResult`.
+
+    `callbacks` are extra Ray Tune callbacks (the CLI's live progress): the library prints nothing.
+    """
     out = experiment_dir(exp)
     if "://" not in out and Path(out).exists() and not overwrite:
         raise ConfigError("name", f"the experiment folder {out!r} already exists; pass --resume to continue "
@@ -164,7 +177,7 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
         if "://" not in out:
             Path(out).mkdir(parents=True, exist_ok=True)
             _save_spec(exp, Path(out))
-        grid = make_tuner(exp, job, plan).fit()
+        grid = make_tuner(exp, job, plan, callbacks).fit()
         result = collect(exp, grid, job, time.monotonic() - started)
     finally:
         if started_ray:
