@@ -9,12 +9,16 @@ from typing import Any, Mapping, Sequence
 from autolearn.errors import ConfigError, allowed
 from autolearn.space import SearchSpace
 from autolearn.strategies.base import SearchPlan, SearchRequest, Strategy
+from autolearn.strategies.gp import GPSearch
 from autolearn.strategies.grid import GridSearch
 from autolearn.strategies.random import RandomSearch
+from autolearn.strategies.tpe import TPESearch
 
 STRATEGIES: dict[str, type[Strategy]] = {
     "grid": GridSearch,
     "random": RandomSearch,
+    "tpe": TPESearch,
+    "gp": GPSearch,
 }
 
 __all__ = ["STRATEGIES", "SearchPlan", "SearchRequest", "Strategy", "get_strategy", "make_search"]
