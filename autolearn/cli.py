@@ -34,6 +34,9 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of the search strategy")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     p.add_argument("--print-spec", action="store_true", help="print the effective spec as YAML and exit")
+    p.add_argument("--resume", nargs="?", const="", metavar="EXPERIMENT_DIR",
+                   help="continue an interrupted sweep: give its folder (runs/NAME), or give no folder "
+                   "and the spec and --name it was started with")
     return p
 
 
@@ -99,7 +102,9 @@ def _fmt(value: Any) -> str:
 
 def print_table(result: Any, out: Any = sys.stdout) -> None:
     metric = result.metric
-    columns = ["trial_id", "status", "epochs", *result.space_keys, metric, f"best_{metric}"]
+    retried = any(t.retries for t in result.trials)
+    columns = ["trial_id", "status", "epochs", *(["retries"] if retried else []), *result.space_keys,
+               metric, f"best_{metric}"]
     rows = [[_fmt(row.get(c)) for c in columns] for row in result.table()]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths)), file=out)
@@ -124,6 +129,8 @@ def print_summary(result: Any, out: Any = sys.stdout) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from autolearn.runner import run_experiment
 
+    if args.resume is not None:
+        return cmd_resume(args)
     exp = load_experiment(args)
     if args.print_spec:
         import yaml
@@ -131,10 +138,85 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(exp.to_dict(), sort_keys=False), end="")
         return 0
     result = run_experiment(exp, address=args.address)
+    return report(result, args)
+
+
+def report(result: Any, args: argparse.Namespace) -> int:
     if not args.quiet:
         print_table(result)
     print_summary(result)
+    print_errors(result)
     return 0
+
+
+# Options that change the spec: an experiment folder carries its own, so they cannot go with it.
+_SPEC_OPTIONS = ("strategy", "num_samples", "max_epochs", "scheduler", "cpus_per_trial", "gpus_per_trial",
+                 "storage", "name", "seed")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """`--resume DIR`, or `SPEC --resume [--name N]`: continue the sweep in that folder."""
+    from autolearn.resume import check_same_spec, find_experiment, resume_experiment
+    from autolearn.runner import experiment_dir
+
+    if args.resume.endswith((".yaml", ".yml")) and not args.spec:  # `--resume spec.yaml`: the spec
+        args.spec, args.resume = args.resume, ""
+    if args.resume:
+        given = ["SPEC"] * bool(args.spec) + [f"--{k.replace('_', '-')}" for k in _SPEC_OPTIONS
+                                               if getattr(args, k) is not None]
+        if given:
+            raise ConfigError("resume", f"an experiment folder carries its own spec; drop {given[0]} "
+                              "(or resume with the spec and the --name it was started with)")
+        return report(resume_experiment(args.resume, address=args.address), args)
+    if not args.spec and not args.name:
+        raise ConfigError("resume", "give the experiment folder (--resume runs/NAME), or the spec and "
+                          "the --name it was started with")
+    exp = load_experiment(args)
+    directory, saved = find_experiment(experiment_dir(exp))
+    check_same_spec(exp, saved)
+    return report(resume_experiment(directory, address=args.address), args)
+
+
+def print_errors(result: Any, out: Any = None) -> None:
+    """Each distinct trial error once, with the trial's traceback (the user's bug, not Ray's)."""
+    out = out or sys.stderr
+    groups: dict[str, list[Any]] = {}
+    for trial in result.trials:
+        if trial.status == "error":
+            groups.setdefault(trial.error, []).append(trial)
+    for error, trials in groups.items():
+        first = trials[0]
+        more = f" (and {len(trials) - 1} more trial(s) with the same error)" if len(trials) > 1 else ""
+        print(f"\ntrial {first.trial_id} failed after {first.retries} retries{more}:", file=out)
+        print(_traceback(first.path) or error, file=out)
+
+
+def _traceback(trial_dir: str) -> str:
+    """The trial's last failure from Ray's error.txt, without Ray's own frames and colours."""
+    import re
+    from pathlib import Path
+
+    file = Path(trial_dir) / "error.txt" if trial_dir else None
+    if file is None or not file.is_file():
+        return ""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", file.read_text(errors="replace"))
+    lines = re.split(r"^Failure # \d+ \(occurred at [^)]*\)$", text, flags=re.M)[-1].strip().splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith('  File "')), None)
+    if first is None:
+        return "\n".join(lines)
+    frames: list[list[str]] = []
+    tail: list[str] = []
+    for line in lines[first:]:
+        if line.strip() and set(line.strip()) <= set("^~"):
+            continue  # the column markers under a frame's source line
+        if line.startswith('  File "') and not tail:
+            frames.append([line])
+        elif line.startswith("    ") and frames and not tail:
+            frames[-1].append(line)
+        else:
+            tail.append(line)
+    mine = [f for f in frames if "/site-packages/ray/" not in f[0]] or frames
+    return "\n".join(["Traceback (most recent call last):", *(ln for f in mine for ln in f), *tail])
 
 
 COMMANDS = {"sweep": cmd_sweep}

@@ -58,11 +58,12 @@ class TrialRow:
     best_epoch: int | None
     error: str = ""
     path: str = ""
+    retries: int = 0                 # times Ray restarted the trial after a failure (from its checkpoint)
 
     def as_flat(self, metric: str) -> dict[str, Any]:
         return {"trial_id": self.trial_id, "status": self.status, "epochs": self.epochs, **self.config,
                 **self.metrics, f"best_{metric}": self.best_score, "best_epoch": self.best_epoch,
-                "error": self.error}
+                "retries": self.retries, "error": self.error}
 
 
 @dataclass
@@ -142,21 +143,28 @@ def pick_best(trials: Sequence[TrialRow], mode: str) -> TrialRow | None:
     return (max if mode == "max" else min)(usable, key=lambda t: t.best_score)
 
 
-def classify(metrics: Mapping[str, Any], error: Any, max_epochs: int | None) -> str:
-    """finished / stopped (early, by the scheduler) / diverged / timeout / error."""
+def classify(metrics: Mapping[str, Any], error: Any, max_epochs: int | None,
+             timeout: float | None = None) -> str:
+    """finished / stopped (early, by the scheduler) / diverged / timeout / error.
+
+    A trial that `faults.TrialStopper` ended for running past `run.trial_timeout` is one that
+    reached the limit before its epoch budget; Ray records no reason, so the numbers tell.
+    """
     if error is not None:
         return "error"
     if metrics.get("diverged"):
         return "diverged"
-    if metrics.get("timed_out"):
-        return "timeout"
     done = int(metrics.get("training_iteration", 0) or 0)
+    ran_out = timeout is not None and float(metrics.get("time_total_s", 0.0) or 0.0) >= timeout
+    if metrics.get("timed_out") or (ran_out and (max_epochs is None or done < max_epochs)):
+        return "timeout"
     if max_epochs is not None and done < max_epochs:
         return "stopped"
     return "finished"
 
 
-def trial_row(result: Any, metric: str, mode: str, space_keys: list[str], max_epochs: int | None) -> TrialRow:
+def trial_row(result: Any, metric: str, mode: str, space_keys: list[str], max_epochs: int | None,
+              timeout: float | None = None) -> TrialRow:
     """One Ray Tune `Result` → a row: config narrowed to the searched keys, metrics made plain."""
     metrics = {k: _plain(v) for k, v in (result.metrics or {}).items()}
     config = {k: _plain(v) for k, v in (result.config or {}).items() if k in space_keys}
@@ -178,6 +186,6 @@ def trial_row(result: Any, metric: str, mode: str, space_keys: list[str], max_ep
     if error is not None:
         text = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}"
     shown = {k: v for k, v in metrics.items() if k not in _INTERNAL and not k.startswith("config/")}
-    return TrialRow(trial_id=trial_id, status=classify(metrics, error, max_epochs),
+    return TrialRow(trial_id=trial_id, status=classify(metrics, error, max_epochs, timeout),
                     epochs=int(metrics.get("training_iteration", 0) or 0), config=config, metrics=shown,
                     best_score=best, best_epoch=best_epoch, error=text, path=str(result.path))

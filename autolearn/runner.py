@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -115,7 +116,7 @@ def build_trainable(exp: Experiment, job: Any) -> Any:
     if exp.uses_builtin_trainable:
         from autolearn.training.trainable import train_trial
 
-        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job)
+        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, fault=exp.run.inject_fault)
     else:
         from autolearn.plugins import import_object
 
@@ -127,17 +128,20 @@ def build_trainable(exp: Experiment, job: Any) -> Any:
 def make_tuner(exp: Experiment, job: Any, plan: SearchPlan, callbacks: Sequence[Any] = ()) -> Any:
     from ray import tune
 
+    from autolearn.faults import TrialStopper
     from autolearn.schedulers import make_scheduler
     from autolearn.tensorboard_logger import TensorBoardCallback
+    from autolearn.trial_failures import FailureReporter
 
     run_config = tune.RunConfig(
         name=exp.name, storage_path=_storage_path(exp), verbose=0,
         callbacks=[TensorBoardCallback(Path(experiment_dir(exp)) / "tensorboard", exp.space, exp.metric.name,
-                                       exp.metric.mode, exp.max_epochs), *_file_loggers(), *callbacks],
+                                       exp.metric.mode, exp.max_epochs), *_file_loggers(),
+                   FailureReporter(exp.run.max_failures), *callbacks],
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
                                                 checkpoint_score_order=exp.metric.mode),
         failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
-        stop={"training_iteration": exp.max_epochs} if exp.max_epochs else None,
+        stop=TrialStopper(exp.max_epochs, exp.run.trial_timeout),
     )
     tune_config = tune.TuneConfig(
         metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
@@ -168,6 +172,7 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     if "://" not in out and Path(out).exists() and not overwrite:
         raise ConfigError("name", f"the experiment folder {out!r} already exists; pass --resume to continue "
                           "it or choose another --name")
+    check_storage(exp)
     job = prepare_job(exp) if exp.uses_builtin_trainable else None
     started = time.monotonic()
     plan = search_plan(exp)
@@ -187,6 +192,23 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     return result
 
 
+def check_storage(exp: Experiment) -> None:
+    """Fail before Ray starts when the experiment folder could not be created (nothing is created here)."""
+    if "://" in exp.storage:
+        return
+    target = Path(experiment_dir(exp))
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError("storage", f"{exp.storage!r} cannot hold experiment folders: {str(existing)!r} "
+                          "is a file, not a folder")
+    try:  # a probe, not os.access: root passes that check even on a read-only file system
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise ConfigError("storage", f"{exp.storage!r} is not writable: cannot create files in "
+                          f"{str(existing)!r} ({err.strerror}); choose another --storage") from None
+
+
 def _save_spec(exp: Experiment, directory: Path) -> None:
     import yaml
 
@@ -199,8 +221,10 @@ def collect(exp: Experiment, grid: Any, job: Any, wall_time: float) -> SweepResu
     """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save."""
     keys = list(exp.space)
     rows, by_id = [], {}
+    failures = _num_failures(grid)
     for result in grid:
-        row = trial_row(result, exp.metric.name, exp.metric.mode, keys, exp.max_epochs)
+        row = trial_row(result, exp.metric.name, exp.metric.mode, keys, exp.max_epochs, exp.run.trial_timeout)
+        row.retries = failures.get(row.trial_id, 0)
         rows.append(row)
         by_id[row.trial_id] = result
     rows.sort(key=lambda r: r.trial_id)
@@ -221,6 +245,16 @@ def collect(exp: Experiment, grid: Any, job: Any, wall_time: float) -> SweepResu
     if "://" not in sweep.experiment_dir:
         sweep.save()
     return sweep
+
+
+def _num_failures(grid: Any) -> dict[str, int]:
+    """Trial id → how often Ray restarted it after a failure (kept in the experiment state).
+
+    Ray counts failures; a trial that ended in error failed once more than it was restarted.
+    """
+    analysis = getattr(grid, "_experiment_analysis", None)
+    return {t.trial_id: max(int(t.num_failures) - (t.status == "ERROR"), 0)
+            for t in getattr(analysis, "trials", None) or []}
 
 
 def _best_checkpoint(result: Any, exp: Experiment) -> Any:

@@ -318,18 +318,23 @@ class RunSpec:
 
     max_failures: int = 2
     trial_timeout: float | None = None  # seconds
+    inject_fault: Mapping[str, Any] | None = None  # TEST-ONLY: see autolearn/faults.py
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "run") -> "RunSpec":
         if isinstance(data, RunSpec):
             return data
         data = _mapping(data, path)
-        _no_unknown(data, {"max_failures", "trial_timeout"}, path)
+        _no_unknown(data, {"max_failures", "trial_timeout", "inject_fault"}, path)
         out: dict[str, Any] = {}
         if "max_failures" in data:
             out["max_failures"] = _int(data["max_failures"], f"{path}.max_failures", 0)
         if data.get("trial_timeout") is not None:
             out["trial_timeout"] = _float(data["trial_timeout"], f"{path}.trial_timeout", 0.0, low_open=True)
+        if data.get("inject_fault") is not None:
+            from autolearn.faults import check_fault
+
+            out["inject_fault"] = check_fault(data["inject_fault"], f"{path}.inject_fault")
         return cls(**out)
 
 
@@ -436,6 +441,8 @@ class Experiment:
                             "gpus_per_trial": self.resources.gpus_per_trial}
         out["storage"] = self.storage
         out["run"] = {"max_failures": self.run.max_failures, "trial_timeout": self.run.trial_timeout}
+        if self.run.inject_fault:
+            out["run"]["inject_fault"] = dict(self.run.inject_fault)
         return out
 
 

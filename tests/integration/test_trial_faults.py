@@ -1,0 +1,68 @@
+"""Real trial faults on a real local Ray: a trial that raises or whose process dies is retried from
+its checkpoint and finishes; one that fails for good is reported once with its own traceback; one
+that runs past `run.trial_timeout` is recorded as `timeout`. Faults come from the test-only
+`run.inject_fault` hook (autolearn/faults.py)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autolearn import Experiment, run_experiment
+from autolearn.cli import print_errors
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+
+def _tiny(storage: str, name: str, run: dict, trials: int = 1, epochs: int = 3) -> Experiment:
+    return Experiment.from_dict({
+        "name": name, "storage": storage,
+        "task": {"dataset": {"name": "synthetic_classification", "n_samples": 200, "n_features": 6}},
+        "model": {"name": "mlp", "hidden_units": 8, "depth": 1},
+        "train": {"epochs": epochs, "batch_size": 64},
+        "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}},
+        "search": {"strategy": "random", "num_samples": trials, "seed": 3},
+        "run": run,
+    })
+
+
+def _reported_epochs(trial_path: str) -> list[int]:
+    lines = (Path(trial_path) / "result.json").read_text().splitlines()
+    return [json.loads(line)["epoch"] for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize("kind", ["raise", "exit"])
+def test_failed_trial_is_retried_from_its_checkpoint_and_finishes(storage, kind):
+    exp = _tiny(storage, f"retry-{kind}", {"max_failures": 2, "inject_fault": {"kind": kind, "epoch": 2}})
+    result = run_experiment(exp)
+    (trial,) = result.trials
+    assert (trial.status, trial.epochs, trial.retries) == ("finished", 3, 1)
+    # Epoch 1 was checkpointed before the fault at the start of epoch 2: the retry went on from
+    # there, so no epoch was trained (or reported) twice.
+    assert _reported_epochs(trial.path) == [1, 2, 3]
+    rows = (Path(result.experiment_dir) / "results.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert rows[1].split(",")[header.index("retries")] == "1"
+
+
+def test_trial_that_keeps_failing_ends_as_error_with_its_traceback_shown_once(storage, capsys):
+    exp = _tiny(storage, "fails", {"max_failures": 0, "inject_fault": {"kind": "raise", "epoch": 2}})
+    result = run_experiment(exp)
+    (trial,) = result.trials
+    assert (trial.status, trial.retries) == ("error", 0)
+    assert "InjectedFault" in trial.error
+    capsys.readouterr()
+    print_errors(result)
+    shown = capsys.readouterr().err
+    assert shown.count("Traceback (most recent call last)") == 1
+    assert "autolearn/faults.py" in shown and "site-packages/ray" not in shown
+    assert shown.strip().endswith("injected failure at epoch 2 (test-only hook)")
+
+
+def test_trial_past_its_time_limit_is_recorded_as_timeout(storage):
+    # Any real epoch takes longer than a millisecond: every trial stops after its first report.
+    exp = _tiny(storage, "timeout", {"trial_timeout": 0.001}, trials=2)
+    result = run_experiment(exp)
+    assert [(t.status, t.epochs) for t in result.trials] == [("timeout", 1), ("timeout", 1)]
+    assert result.status_counts()["timeout"] == 2
