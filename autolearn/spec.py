@@ -224,11 +224,15 @@ def check_train_value(key: str, value: Any, path: str) -> Any:
 @dataclass(frozen=True)
 class SearchSpec:
     strategy: str = "random"
-    num_samples: int = 10
+    num_samples: int | None = None  # default: 10 samples; for grid, 1 pass over the whole grid
     seed: int | None = None
     max_concurrent: int | None = None
     points_to_evaluate: tuple[Mapping[str, Any], ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)  # strategy-specific, checked by the strategy
+
+    def __post_init__(self) -> None:
+        if self.num_samples is None:
+            object.__setattr__(self, "num_samples", 1 if self.strategy == "grid" else 10)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "search") -> "SearchSpec":

@@ -5,6 +5,12 @@ import os
 
 import pytest
 
+# Ray workers import functions defined in test modules by module name (pytest puts each test
+# folder on sys.path); the workers inherit this PYTHONPATH, so they can import them too.
+_TESTS = os.path.dirname(os.path.abspath(__file__))
+_DIRS = [_TESTS] + [os.path.join(_TESTS, d) for d in sorted(os.listdir(_TESTS))
+                    if os.path.isdir(os.path.join(_TESTS, d)) and not d.startswith((".", "_"))]
+os.environ["PYTHONPATH"] = os.pathsep.join(_DIRS + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
