@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "PyTorch on Ray Tune.")
     sub = parser.add_subparsers(dest="command", required=True)
     _sweep_parser(sub)
+    _report_parser(sub)
     return parser
 
 
@@ -137,7 +138,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         print(yaml.safe_dump(exp.to_dict(), sort_keys=False), end="")
         return 0
-    result = run_experiment(exp, address=args.address)
+    result = run_experiment(exp, address=args.address, callbacks=progress_callbacks(exp, args.quiet))
     return report(result, args)
 
 
@@ -219,7 +220,41 @@ def _traceback(trial_dir: str) -> str:
     return "\n".join(["Traceback (most recent call last):", *(ln for f in mine for ln in f), *tail])
 
 
-COMMANDS = {"sweep": cmd_sweep}
+def progress_callbacks(exp: Any, quiet: bool, out: Any = None) -> list[Any]:
+    """Live progress on stderr (in place on a terminal, a line every 30 s otherwise); none with --quiet."""
+    if quiet:
+        return []
+    from autolearn.progress import ProgressCallback, SweepProgress
+    from autolearn.runner import search_plan
+
+    progress = SweepProgress(metric=exp.metric.name, mode=exp.metric.mode,
+                             expected_trials=search_plan(exp).expected_trials, max_epochs=exp.max_epochs,
+                             space_keys=list(exp.space))
+    return [ProgressCallback(progress, out or sys.stderr)]
+
+
+def _report_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("report", help="plots and report.md for a sweep (finished or still running)",
+                       description="Write PNG plots (best so far, learning curves, parallel coordinates, "
+                       "score per hyperparameter, importance) and report.md for one experiment folder.")
+    p.add_argument("experiment_dir", help="the experiment folder: STORAGE/NAME (e.g. runs/seed-random-search)")
+    p.add_argument("--out", help="where to write the report (default: EXPERIMENT_DIR/report)")
+    return p
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from autolearn.reporting import write_report
+
+    report = write_report(args.experiment_dir, args.out)
+    print(f"report: {report.markdown}")
+    for path in report.images.values():
+        print(f"  {path.name}")
+    if report.best_config is not None:
+        print(f"best config: {report.best_config}")
+    return 0
+
+
+COMMANDS = {"sweep": cmd_sweep, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
