@@ -89,7 +89,7 @@ def read_curve(trial_dir: Path) -> pd.DataFrame:
     progress = trial_dir / "progress.csv"
     if progress.is_file() and progress.stat().st_size:
         try:
-            return pd.read_csv(progress)
+            return pd.read_csv(progress, float_precision="round_trip")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
             log.debug("unreadable %s; trying result.json", progress)
     rows = []
@@ -149,7 +149,7 @@ def load_sweep(directory: str | Path) -> SweepData:
     curves = {tid: read_curve(path) for tid, path in folders.items()}
     results = directory / "results.csv"
     if results.is_file():
-        table = pd.read_csv(results, dtype={"trial_id": str})
+        table = pd.read_csv(results, dtype={"trial_id": str}, float_precision="round_trip")
     else:
         table = pd.DataFrame([_row_from_folder(tid, folders[tid], curves[tid], metric, mode, space, max_epochs)
                               for tid in folders])
