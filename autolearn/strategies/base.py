@@ -69,9 +69,14 @@ class Strategy(ABC):
 
 
 def limit_concurrency(search_alg: Any, max_concurrent: int | None) -> Any:
-    """Wrap a searcher in Ray's ConcurrencyLimiter when the spec caps concurrent trials."""
+    """Wrap a searcher in Ray's ConcurrencyLimiter when the spec caps concurrent trials.
+
+    Ray's limiter saves only the searcher it wraps, not which trials are live; after a resume the
+    trials that were running finish unseen (`on_trial_complete` drops unknown ids), so their scores
+    never reach the model. Ours saves both.
+    """
     if search_alg is None or not max_concurrent:
         return search_alg
-    from ray.tune.search import ConcurrencyLimiter
+    from autolearn.strategies.limiter import StatefulConcurrencyLimiter
 
-    return ConcurrencyLimiter(search_alg, max_concurrent=max_concurrent)
+    return StatefulConcurrencyLimiter(search_alg, max_concurrent=max_concurrent)

@@ -39,13 +39,16 @@ from autolearn.strategies.sequential import score_of
 from autolearn.strategies.tpe_searcher import _stepped, is_constant
 
 ACQUISITIONS = {"ucb", "ei", "pi"}
-N_CANDIDATES = 10_000  # random points the acquisition is evaluated on before local refinement
+N_CANDIDATES = 10_000  # random points the acquisition is evaluated on ...
+N_LOCAL = 5  # ... and the best of them refined by L-BFGS-B (continuous spaces only)
 
 
-def _bounds(p: Param) -> Any:
+def _bounds(name: str, p: Param) -> Any:
     """pbounds entry of one searched parameter (module doc: the encoding)."""
-    if isinstance(p, ChoiceParam):
-        return list(range(len(p.values)))
+    if isinstance(p, ChoiceParam):  # explicit: bayes_opt reads a bare [0, 1] as a float range
+        from bayes_opt.parameter import CategoricalParameter
+
+        return CategoricalParameter(name=name, categories=list(range(len(p.values))))
     if _stepped(p):
         return (-0.5, len(p.grid_values() or ()) - 0.5)
     if isinstance(p, IntParam):
@@ -150,7 +153,7 @@ class GPSearcher(Searcher):
                "pi": lambda: acquisition.ProbabilityOfImprovement(xi=xi)}[kind]()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "non-float parameters are experimental": tested here
-            return BayesianOptimization(f=None, pbounds={n: _bounds(p) for n, p in self._searched.items()},
+            return BayesianOptimization(f=None, pbounds={n: _bounds(n, p) for n, p in self._searched.items()},
                                         acquisition_function=acq, random_state=self._rng, verbose=0)
 
     def _random_unseen(self, tries: int = 100) -> dict[str, Any]:
@@ -185,7 +188,7 @@ class GPSearcher(Searcher):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's GP convergence warnings on tiny data
             x = optimizer.acquisition_function.suggest(
-                gp=optimizer._gp, target_space=space, n_random=N_CANDIDATES, n_smart=0 if mixed else 10,
+                gp=optimizer._gp, target_space=space, n_random=N_CANDIDATES, n_smart=0 if mixed else N_LOCAL,
                 fit_gp=True, random_state=self._rng)
         return {n: _plain(v) for n, v in space.array_to_params(x).items()}
 
