@@ -1,0 +1,188 @@
+"""Bad input through the real command line: exit code 2, ONE line naming the field and the problem,
+no Ray started and no file left behind.
+
+The CLI runs in-process (`autolearn.cli.main`) for speed; `runner.ensure_ray` is replaced by a
+tripwire that fails the test if a bad input ever gets as far as starting Ray. Two cases also run
+as real subprocesses of `scripts/sweep.py`.
+"""
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autolearn import cli, runner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _base(storage: Path) -> dict:
+    return {
+        "name": "bad", "storage": str(storage),
+        "task": {"dataset": {"name": "synthetic_classification", "n_samples": 100, "n_features": 4}},
+        "model": {"name": "mlp", "hidden_units": 8},
+        "train": {"epochs": 2},
+        "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}},
+        "search": {"strategy": "random", "num_samples": 2},
+    }
+
+
+def _set(data: dict, dotted: str, value) -> dict:
+    data = copy.deepcopy(data)
+    *parents, last = dotted.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return data
+
+
+def _csv(tmp: Path, text: str) -> dict:
+    (tmp / "data.csv").write_text(text)
+    return {"name": "csv", "path": str(tmp / "data.csv"), "target": "label"}
+
+
+# (id, how the spec is spoiled, extra CLI args, what the one line must name)
+# A spoiler is (dotted field, value), a callable (tmp) -> dataset or spec text, or None.
+CASES = [
+    ("malformed-yaml", lambda t: "name: [unclosed\n", [], "not valid YAML"),
+    ("not-a-mapping", lambda t: "- one\n- two\n", [], "must hold a mapping"),
+    ("no-spec-file", None, ["NOFILE"], "no spec file"),
+    ("unknown-top-key", ("colour", "red"), [], "colour: unknown key"),
+    ("unknown-task-key", ("task.datset", {}), [], "task.datset: unknown key"),
+    ("unknown-split-key", ("task.split.tst", 0.2), [], "task.split.tst: unknown key"),
+    ("unknown-dataset-key", ("task.dataset.n_sample", 10), [], "task.dataset.n_sample: unknown key"),
+    ("unknown-model-key", ("model.hiden_units", 8), [], "model.hiden_units: unknown key"),
+    ("unknown-train-key", ("train.epoch", 3), [], "train.epoch: unknown key"),
+    ("unknown-space-key", ("space.lr.lo", 1e-3), [], "space.lr"),
+    ("unknown-search-option", ("search.num_sample", 3), [], "search.num_sample"),
+    ("unknown-scheduler-option", ("scheduler", {"name": "asha", "grace": 1}), [], "scheduler.grace"),
+    ("unknown-metric-key", ("metric", {"name": "val_loss", "mod": "min"}), [], "metric.mod: unknown key"),
+    ("unknown-resources-key", ("resources.cpus", 1), [], "resources.cpus: unknown key"),
+    ("unknown-run-key", ("run.retries", 3), [], "run.retries: unknown key"),
+    ("wrong-type-epochs", ("train.epochs", "ten"), [], "train.epochs"),
+    ("wrong-type-lr", ("train.lr", "fast"), [], "train.lr"),
+    ("wrong-type-num-samples", ("search.num_samples", 2.5), [], "search.num_samples"),
+    ("wrong-type-section", ("train", [1, 2]), [], "train: expected a mapping"),
+    ("range-low-above-high", ("space.lr", {"type": "float", "low": 0.5, "high": 0.1}), [], "space.lr.low"),
+    ("log-range-from-zero", ("space.lr", {"type": "float", "low": 0, "high": 0.1, "log": True}), [], "space.lr.low"),
+    ("unknown-param-type", ("space.lr", {"type": "gaussian"}), [], "space.lr.type"),
+    ("split-share-above-one", ("task.split", {"test": 1.5}), [], "task.split.test"),
+    ("zero-cpus", ("resources.cpus_per_trial", 0), [], "resources.cpus_per_trial"),
+    ("negative-max-failures", ("run.max_failures", -1), [], "run.max_failures"),
+    ("zero-trial-timeout", ("run.trial_timeout", 0), [], "run.trial_timeout"),
+    ("unknown-strategy", ("search.strategy", "anneal"), [], "search.strategy"),
+    ("unknown-scheduler", ("scheduler", {"name": "pbt2"}), [], "scheduler.name"),
+    ("unknown-optimizer", ("train.optimizer", "adamax"), [], "train.optimizer"),
+    ("unknown-model", ("model.name", "resnet"), [], "model.name"),
+    ("unknown-dataset", ("task.dataset", {"name": "mnist"}), [], "task.dataset.name"),
+    ("unknown-schedule", ("train.lr_schedule", "cyclic"), [], "train.lr_schedule"),
+    ("unknown-metric-mode", ("metric", {"name": "val_loss", "mode": "up"}), [], "metric.mode"),
+    ("grid-over-continuous", ("search.strategy", "grid"), [], "space.lr"),
+    ("num-samples-zero", ("search.num_samples", 0), [], "search.num_samples"),
+    ("num-samples-zero-option", None, ["--num-samples", "0"], "search.num_samples"),
+    ("asha-grace-above-epochs", ("scheduler", {"name": "asha", "grace_period": 5}), [], "scheduler.grace_period"),
+    ("bad-name", ("name", "a/b"), [], "name"),
+    ("csv-missing", lambda t: {"name": "csv", "path": str(t / "nope.csv"), "target": "label"}, [],
+     "task.dataset.path"),
+    ("csv-empty", lambda t: _csv(t, ""), [], "task.dataset.path"),
+    ("csv-no-target", lambda t: _csv(t, "a,b,y\n1,2,0\n3,4,1\n"), [], "task.dataset.target"),
+    ("csv-non-numeric", lambda t: _csv(t, "a,b,label\n1,x,0\n2,y,1\n3,z,0\n4,w,1\n"), [], "task.dataset"),
+    ("user-model-missing-module", ("model.name", "nosuchpkg.models:build"), [], "model.name"),
+    ("user-model-missing-attr", ("model.name", "autolearn.training.models:nosuch"), [], "model.name"),
+    ("storage-under-a-file", lambda t: ("storage", str(t / "afile" / "runs")), [], "storage"),
+    ("storage-read-only", ("storage", "/sys/autolearn-runs"), [], "storage"),
+    ("test-hook-bad-kind", ("run.inject_fault", {"kind": "explode"}), [], "run.inject_fault.kind"),
+]
+
+
+def _prepare(tmp: Path, spoil, args: list[str]) -> list[str]:
+    """Write the spoiled spec; return the CLI arguments."""
+    data: dict | str = _base(tmp / "runs")
+    (tmp / "afile").write_text("a file, not a folder\n")
+    if isinstance(spoil, tuple):
+        data = _set(data, *spoil)
+    elif callable(spoil):
+        made = spoil(tmp)
+        if isinstance(made, tuple):
+            data = _set(data, *made)
+        elif isinstance(made, dict):
+            data = _set(data, "task.dataset", made)
+        else:
+            data = made
+    spec = tmp / "spec.yaml"
+    spec.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    if args[:1] == ["NOFILE"]:
+        return ["sweep", str(tmp / "missing.yaml")]
+    return ["sweep", str(spec), *args]
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    """A tripwire instead of starting Ray: a bad input must be refused before this point."""
+    import ray
+
+    was_running = ray.is_initialized()
+    calls = []
+
+    def tripwire(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("a bad input reached ensure_ray: Ray would have started")
+
+    monkeypatch.setattr(runner, "ensure_ray", tripwire)
+    yield calls
+    assert not calls
+    assert ray.is_initialized() == was_running
+
+
+def _check_refused(code: int, out: str, err: str, field: str, tmp: Path, before: set[str]) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, f"expected one line, got:\n{err}"
+    assert lines[0].startswith("error: ") and field in lines[0], lines[0]
+    assert out == ""
+    assert not (tmp / "runs").exists()
+    assert {p.name for p in tmp.iterdir()} == before, "files were left behind"
+
+
+@pytest.mark.parametrize("case, spoil, args, field", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_in_one_line(tmp_path, capsys, no_ray, case, spoil, args, field):
+    argv = _prepare(tmp_path, spoil, args)
+    before = {p.name for p in tmp_path.iterdir()}
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    _check_refused(code, out, err, field, tmp_path, before)
+
+
+@pytest.mark.parametrize("make", [lambda t: t / "nothing-here", lambda t: t])
+def test_resume_of_a_folder_without_an_experiment(tmp_path, capsys, no_ray, make):
+    before = {p.name for p in tmp_path.iterdir()}
+    code = cli.main(["sweep", "--resume", str(make(tmp_path))])
+    out, err = capsys.readouterr()
+    _check_refused(code, out, err, "resume", tmp_path, before)
+
+
+def test_resume_with_a_spec_that_differs_from_the_saved_one(tmp_path, capsys, no_ray):
+    saved = _base(tmp_path / "runs")
+    folder = tmp_path / "runs" / "bad"
+    folder.mkdir(parents=True)
+    (folder / "spec.yaml").write_text(yaml.safe_dump(saved))
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(_set(saved, "train.epochs", 3)))
+    code = cli.main(["sweep", str(tmp_path / "spec.yaml"), "--resume"])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("error: train: differs"), err
+    assert sorted(p.name for p in folder.iterdir()) == ["spec.yaml"]
+
+
+@pytest.mark.parametrize("case", ["unknown-strategy", "csv-no-target"])
+def test_bad_input_through_the_real_script(tmp_path, case):
+    _, spoil, args, field = next(c for c in CASES if c[0] == case)
+    argv = _prepare(tmp_path, spoil, args)
+    before = {p.name for p in tmp_path.iterdir()}
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "sweep.py"), *argv[1:]], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    _check_refused(done.returncode, done.stdout, done.stderr, field, tmp_path, before)
