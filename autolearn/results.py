@@ -130,9 +130,12 @@ class SweepResult:
         }
 
     def save(self, directory: str | Path | None = None) -> None:
-        directory = Path(directory or self.experiment_dir)
-        atomic_write(directory / "results.csv", self.to_csv())
-        atomic_write(directory / "summary.json", json.dumps(self.summary(), indent=2, default=str) + "\n")
+        """Write `results.csv` and `summary.json` to a folder, or a URI (`s3://...`) via pyarrow."""
+        from autolearn.storage import write_text
+
+        target = str(directory or self.experiment_dir)
+        write_text(target, "results.csv", self.to_csv())
+        write_text(target, "summary.json", json.dumps(self.summary(), indent=2, default=str) + "\n")
 
 
 def pick_best(trials: Sequence[TrialRow], mode: str) -> TrialRow | None:

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from autolearn.errors import ConfigError, ResourceError, SweepError
+from autolearn import storage
+from autolearn.errors import ConfigError, SweepError
 from autolearn.results import SweepResult, pick_best, trial_row
 from autolearn.spec import Experiment, load_spec
 from autolearn.strategies import SearchPlan, SearchRequest, get_strategy
@@ -78,36 +79,21 @@ def ensure_ray(address: str | None) -> bool:
 
 
 def check_resources(exp: Experiment) -> None:
-    """Fail fast when no node can ever run one trial (rather than a sweep that waits forever)."""
-    import ray
+    """Fail fast when no node, present or launchable, can hold one trial; warn on unshared storage."""
+    from autolearn.cluster import check_resources as check_capacity
+    from autolearn.cluster import cluster_capacity
+    from autolearn.storage import warn_if_not_shared
 
-    total = ray.cluster_resources()
-    gpus, cpus = exp.resources.gpus_per_trial, exp.resources.cpus_per_trial
-    if gpus > 0 and total.get("GPU", 0) < min(gpus, 1) and not _autoscaling():
-        raise ResourceError(f"resources.gpus_per_trial is {gpus}, but this Ray cluster has no GPU "
-                            f"(resources: {_describe(total)}) and no autoscaler that could add one; "
-                            "set gpus_per_trial: 0 or join a GPU cluster with --address")
-    if cpus > total.get("CPU", 0) and not _autoscaling():
-        raise ResourceError(f"resources.cpus_per_trial is {cpus}, but the largest this cluster offers is "
-                            f"{total.get('CPU', 0):g} CPUs; lower cpus_per_trial")
+    capacity = cluster_capacity()
+    check_capacity(exp.resources.cpus_per_trial, exp.resources.gpus_per_trial, capacity)
+    warn_if_not_shared(exp.storage, capacity.multi_node)
 
 
-def _describe(resources: dict[str, float]) -> str:
-    keys = [k for k in ("CPU", "GPU", "memory") if k in resources]
-    return ", ".join(f"{k}={resources[k]:g}" for k in keys) or "none"
-
-
-def _autoscaling() -> bool:
-    """True when the cluster runs an autoscaler (it can add nodes that have what we need)."""
-    try:
-        from ray.experimental.internal_kv import _internal_kv_get, _internal_kv_initialized
-
-        if _internal_kv_initialized():
-            return bool(_internal_kv_get("autoscaler_resource_request", namespace=None)) or bool(
-                os.environ.get("AUTOLEARN_ASSUME_AUTOSCALER"))
-    except Exception:  # noqa: BLE001 - best effort: without the KV we assume a fixed cluster
-        log.debug("could not query the autoscaler state", exc_info=True)
-    return bool(os.environ.get("AUTOLEARN_ASSUME_AUTOSCALER"))
+def tensorboard_dir(exp: Experiment) -> Path:
+    """The experiment's `tensorboard/`, or a local staging folder uploaded there after a URI sweep."""
+    if "://" not in exp.storage:
+        return Path(experiment_dir(exp)) / "tensorboard"
+    return Path(tempfile.gettempdir()) / "autolearn-staging" / exp.name / "tensorboard"
 
 
 def build_trainable(exp: Experiment, job: Any) -> Any:
@@ -135,7 +121,7 @@ def make_tuner(exp: Experiment, job: Any, plan: SearchPlan, callbacks: Sequence[
 
     run_config = tune.RunConfig(
         name=exp.name, storage_path=_storage_path(exp), verbose=0,
-        callbacks=[TensorBoardCallback(Path(experiment_dir(exp)) / "tensorboard", exp.space, exp.metric.name,
+        callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
                                        exp.metric.mode, exp.max_epochs), *_file_loggers(),
                    FailureReporter(exp.run.max_failures), *callbacks],
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
@@ -169,7 +155,7 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     `callbacks` are extra Ray Tune callbacks (the CLI's live progress): the library prints nothing.
     """
     out = experiment_dir(exp)
-    if "://" not in out and Path(out).exists() and not overwrite:
+    if storage.exists(out) and not overwrite:
         raise ConfigError("name", f"the experiment folder {out!r} already exists; pass --resume to continue "
                           "it or choose another --name")
     check_storage(exp)
@@ -179,9 +165,7 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     started_ray = ensure_ray(address)
     try:
         check_resources(exp)
-        if "://" not in out:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            _save_spec(exp, Path(out))
+        _save_spec(exp, out)
         grid = make_tuner(exp, job, plan, callbacks).fit()
         result = collect(exp, grid, job, time.monotonic() - started)
     finally:
@@ -209,12 +193,10 @@ def check_storage(exp: Experiment) -> None:
                           f"{str(existing)!r} ({err.strerror}); choose another --storage") from None
 
 
-def _save_spec(exp: Experiment, directory: Path) -> None:
+def _save_spec(exp: Experiment, directory: str | Path) -> None:
     import yaml
 
-    from autolearn.results import atomic_write
-
-    atomic_write(directory / SPEC_FILE, yaml.safe_dump(exp.to_dict(), sort_keys=False))
+    storage.write_text(str(directory), SPEC_FILE, yaml.safe_dump(exp.to_dict(), sort_keys=False))
 
 
 def collect(exp: Experiment, grid: Any, job: Any, wall_time: float) -> SweepResult:
@@ -242,8 +224,9 @@ def collect(exp: Experiment, grid: Any, job: Any, wall_time: float) -> SweepResu
                 sweep.test_scores = _test_scores(job, by_id[best.trial_id].config, checkpoint)
     else:
         log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)
-    if "://" not in sweep.experiment_dir:
-        sweep.save()
+    if storage.is_uri(sweep.experiment_dir):
+        storage.publish(str(tensorboard_dir(exp)), sweep.experiment_dir, "tensorboard")
+    sweep.save()
     return sweep
 
 

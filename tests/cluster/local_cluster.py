@@ -50,8 +50,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _token_available() -> bool:
+    return bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+                or (Path.home() / ".ray" / "auth_token").is_file())
+
+
 def fake_config(source: Path = GPU_YAML, *, gcs_address: str, cpus_per_node: float = 2,
-                max_workers_per_type: int = 2) -> dict[str, Any]:
+                max_workers_per_type: int = 1) -> dict[str, Any]:
     """The autoscaling config of `source` with the fake provider and capped CPUs/workers."""
     config = yaml.safe_load(source.read_text())
     head_type = config["head_node_type"]
@@ -80,6 +85,13 @@ def fake_config(source: Path = GPU_YAML, *, gcs_address: str, cpus_per_node: flo
     }
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 class LocalCluster:
     """`ray start --head --autoscaling-config` in its own process group, temp dir and ports."""
 
@@ -93,6 +105,9 @@ class LocalCluster:
         self.config_path = Path(self.temp_dir) / "autoscaling.json"
         self.config_path.write_text(json.dumps(self.config, indent=2))
         self.pgid: int | None = None
+        # Ray turns token auth on for `ray start` when a token exists; a driver given an explicit
+        # address turns it on only when told: both get the same RAY_AUTH_MODE.
+        self.env = {"RAY_AUTH_MODE": "token" if _token_available() else "disabled"}
 
     def start(self) -> str:
         head = self.config["available_node_types"][FAKE_HEAD_TYPE]["resources"]
@@ -102,7 +117,7 @@ class LocalCluster:
                f"--dashboard-port={free_port()}", f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
                f"--dashboard-agent-grpc-port={free_port()}", f"--metrics-export-port={free_port()}",
                "--disable-usage-stats"]
-        env = {**os.environ, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1"}
+        env = {**os.environ, **self.env, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1"}
         proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         self.pgid = proc.pid  # a new session: its id is the leader's pid; the daemons inherit it
@@ -112,6 +127,10 @@ class LocalCluster:
             raise RuntimeError(f"ray start failed ({proc.returncode}):\n{out}")
         return self.address
 
+    def raylets(self) -> int:
+        """How many nodes (one raylet each) this cluster runs now."""
+        return sum(1 for pid in self.pids() if "/raylet/raylet" in _cmdline(pid))
+
     def pids(self) -> list[int]:
         """Every live process of this cluster: its process group, or its temp dir on the command line."""
         found = []
@@ -119,7 +138,7 @@ class LocalCluster:
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
                 continue
             try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                cmdline = _cmdline(int(entry.name))
                 pgid = os.getpgid(int(entry.name))
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except (OSError, IndexError):
