@@ -374,6 +374,7 @@ class Experiment:
         if not isinstance(self.storage, (str, Path)) or not str(self.storage):
             raise ConfigError("storage", f"expected a path or URI, got {self.storage!r}")
         object.__setattr__(self, "storage", str(self.storage))
+        _no_secret_in_uri(self.storage)
         task = _SECTIONS["task"](self.task)
         object.__setattr__(self, "task", task)
         custom = task.trainable is not None
@@ -448,6 +449,16 @@ class Experiment:
         if self.run.inject_fault:
             out["run"]["inject_fault"] = dict(self.run.inject_fault)
         return out
+
+
+def _no_secret_in_uri(storage: str) -> None:
+    """A password in the storage URI would be copied into spec.yaml, summary.json and the logs."""
+    from urllib.parse import urlsplit
+
+    if "://" in storage and urlsplit(storage).password is not None:
+        raise ConfigError("storage", "the URI holds a password (user:password@...); it would be written "
+                          "to spec.yaml, summary.json and the logs: give credentials through the "
+                          "environment or the cloud's credentials file instead")
 
 
 def _export_name(name: Any) -> Any:
