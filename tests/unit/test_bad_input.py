@@ -186,3 +186,18 @@ def test_bad_input_through_the_real_script(tmp_path, case):
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "sweep.py"), *argv[1:]], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     _check_refused(done.returncode, done.stdout, done.stderr, field, tmp_path, before)
+
+
+def test_resume_with_the_same_spec_and_options_is_accepted(tmp_path):
+    """The counterpart of the test above: the saved spec.yaml round-trips, so the check passes."""
+    from autolearn.resume import check_same_spec, find_experiment
+    from autolearn.runner import _save_spec, experiment_dir
+
+    args = cli.build_parser().parse_args(["sweep", str(tmp_path / "spec.yaml"), "--num-samples", "3"])
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(_base(tmp_path / "runs")))
+    exp = cli.load_experiment(args)
+    Path(experiment_dir(exp)).mkdir(parents=True)
+    _save_spec(exp, experiment_dir(exp))
+    folder, saved = find_experiment(experiment_dir(exp))
+    check_same_spec(exp, saved)
+    assert folder == tmp_path / "runs" / "bad" and saved.search.num_samples == 3
