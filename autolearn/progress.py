@@ -46,6 +46,7 @@ class SweepProgress:
     mode: str = "max"
     expected_trials: int = 0
     max_epochs: int | None = None
+    timeout: float | None = None                               # run.trial_timeout, to tell timeouts apart
     space_keys: list[str] = field(default_factory=list)
     clock: Callable[[], float] = time.monotonic
     status: dict[str, str] = field(default_factory=dict)      # trial id → running/finished/...
@@ -76,7 +77,7 @@ class SweepProgress:
         return better
 
     def end(self, trial_id: str, last_result: Mapping[str, Any], error: bool = False) -> None:
-        self.status[trial_id] = classify(last_result or {}, True if error else None, self.max_epochs)
+        self.status[trial_id] = classify(last_result or {}, True if error else None, self.max_epochs, self.timeout)
 
     def counts(self) -> dict[str, int]:
         out = {key: 0 for key in LABELS}

@@ -122,7 +122,7 @@ def make_tuner(exp: Experiment, job: Any, plan: SearchPlan, callbacks: Sequence[
     run_config = tune.RunConfig(
         name=exp.name, storage_path=_storage_path(exp), verbose=0,
         callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
-                                       exp.metric.mode, exp.max_epochs), *_file_loggers(),
+                                       exp.metric.mode, exp.max_epochs, exp.run.trial_timeout), *_file_loggers(),
                    FailureReporter(exp.run.max_failures), *callbacks],
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
                                                 checkpoint_score_order=exp.metric.mode),

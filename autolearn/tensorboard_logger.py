@@ -52,11 +52,11 @@ class TensorBoardCallback(Callback):
     """
 
     def __init__(self, logdir: str | Path, space: Mapping[str, Any] | list[str], metric: str = "val_accuracy",
-                 mode: str = "max", max_epochs: int | None = None) -> None:
+                 mode: str = "max", max_epochs: int | None = None, timeout: float | None = None) -> None:
         self.logdir = Path(logdir)
         self.space: dict[str, Any] = dict(space) if isinstance(space, Mapping) else dict.fromkeys(space)
         self.space_keys = list(self.space)
-        self.metric, self.mode, self.max_epochs = metric, mode, max_epochs
+        self.metric, self.mode, self.max_epochs, self.timeout = metric, mode, max_epochs, timeout
         self._writers: dict[str, Any] = {}
         self._best: dict[str, float] = {}
         self._started: dict[str, float] = {}
@@ -111,7 +111,7 @@ class TensorBoardCallback(Callback):
         from autolearn.tb_hparams import session_end_summary, session_start_summary
 
         last = dict(trial.last_result or {})
-        status = classify(last, True if error else None, self.max_epochs)
+        status = classify(last, True if error else None, self.max_epochs, self.timeout)
         if not self._experiment_written:
             self._write_experiment(list(scalars(last)))
         writer = self._writer(trial)

@@ -59,22 +59,22 @@ class SweepData:
         return usable.loc[scores.idxmax() if self.mode == "max" else scores.idxmin()]
 
 
-def _read_spec(directory: Path) -> tuple[str, str, dict[str, Any], int | None]:
-    """metric, mode, space and epoch budget from the saved spec (summary.json as a fallback)."""
+def _read_spec(directory: Path) -> tuple[str, str, dict[str, Any], int | None, float | None]:
+    """metric, mode, space, epoch budget and trial time limit from the saved spec (or summary.json)."""
     from autolearn.spec import load_spec
 
     spec = directory / "spec.yaml"
     if spec.is_file():
         try:
             exp = load_spec(spec)
-            return exp.metric.name, exp.metric.mode, dict(exp.space), exp.max_epochs
+            return exp.metric.name, exp.metric.mode, dict(exp.space), exp.max_epochs, exp.run.trial_timeout
         except AutolearnError as err:
             log.warning("could not read %s (%s); reading what the trials report", spec, err)
     summary = _json(directory / "summary.json") or {}
     if "metric" not in summary:
         raise ConfigError("experiment_dir", f"{str(directory)!r} has neither a readable spec.yaml nor a "
                           "summary.json; give the folder of one experiment (storage/NAME)")
-    return summary["metric"], summary.get("mode", "max"), {}, None
+    return summary["metric"], summary.get("mode", "max"), {}, None, None
 
 
 def _json(path: Path) -> Any:
@@ -114,12 +114,12 @@ def _trial_dirs(directory: Path) -> dict[str, Path]:
 
 
 def _row_from_folder(trial_id: str, trial_dir: Path, curve: pd.DataFrame, metric: str, mode: str,
-                     space: dict[str, Any], max_epochs: int | None) -> dict[str, Any]:
+                     space: dict[str, Any], max_epochs: int | None, timeout: float | None) -> dict[str, Any]:
     """A `results.csv`-like row for a trial of a sweep that has not written results.csv yet."""
     config = _json(trial_dir / "params.json") or {}
     last = curve.iloc[-1].to_dict() if len(curve) else {}
     error = (trial_dir / "error.txt").is_file()
-    status = classify(last, True if error else None, max_epochs)
+    status = classify(last, True if error else None, max_epochs, timeout)
     if status == "stopped" or (status == "finished" and max_epochs is None and not last.get("done")):
         status = RUNNING  # not at its budget yet: while the sweep runs, it may go on
     scores = pd.to_numeric(curve[metric], errors="coerce") if metric in curve else pd.Series(dtype=float)
@@ -144,15 +144,15 @@ def load_sweep(directory: str | Path) -> SweepData:
     directory = Path(directory).expanduser().resolve()
     if not directory.is_dir():
         raise ConfigError("experiment_dir", f"no experiment folder at {str(directory)!r}")
-    metric, mode, space, max_epochs = _read_spec(directory)
+    metric, mode, space, max_epochs, timeout = _read_spec(directory)
     folders = _trial_dirs(directory)
     curves = {tid: read_curve(path) for tid, path in folders.items()}
     results = directory / "results.csv"
     if results.is_file():
         table = pd.read_csv(results, dtype={"trial_id": str}, float_precision="round_trip")
     else:
-        table = pd.DataFrame([_row_from_folder(tid, folders[tid], curves[tid], metric, mode, space, max_epochs)
-                              for tid in folders])
+        table = pd.DataFrame([_row_from_folder(tid, folders[tid], curves[tid], metric, mode, space, max_epochs,
+                                               timeout) for tid in folders])
     if table.empty:
         raise ConfigError("experiment_dir", f"{str(directory)!r} holds no trial yet (no results.csv and "
                           "no Ray trial folders with params.json)")
