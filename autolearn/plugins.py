@@ -86,3 +86,24 @@ def accepted_kwargs(fn: Callable[..., Any]) -> list[str] | None:
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
             names.append(name)
     return names
+
+
+def ship_by_value(obj: Any) -> None:
+    """Make Ray send a user's function with its code, not as `module:name` to import on the worker.
+
+    A model, loader or trainable defined in the user's own script or an uninstalled module would
+    otherwise fail on workers (and on every other node of a cluster) with ModuleNotFoundError.
+    Installed packages (site-packages) and autolearn itself are left to import normally.
+    """
+    import sys
+
+    from ray import cloudpickle  # Ray serialises with its own vendored copy
+
+    module_name = getattr(obj, "__module__", None)
+    module = sys.modules.get(module_name or "")
+    if module is None or module_name == "__main__" or module_name.split(".")[0] in ("autolearn", "ray", "torch"):
+        return
+    location = getattr(module, "__file__", "") or ""
+    if "site-packages" in location or "dist-packages" in location or not location:
+        return
+    cloudpickle.register_pickle_by_value(module)
