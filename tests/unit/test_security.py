@@ -59,7 +59,8 @@ def test_a_local_ray_never_serves_its_dashboard_beyond_localhost():
 def test_token_authentication_is_never_turned_off():
     for path in [*SOURCES, *CONFIGS]:
         text = path.read_text(errors="replace")
-        for mode in re.findall(r"RAY_AUTH_MODE\W{1,4}(\w+)", text):
+        # `RAY_AUTH_MODE=token`, `"RAY_AUTH_MODE": "token"`, `{name: RAY_AUTH_MODE, value: token}`
+        for mode in re.findall(r"RAY_AUTH_MODE[\s\"'=:,]*(?:value[\s\"'=:,]*)?(\w+)", text):
             assert mode == "token", f"{path.relative_to(ROOT)} sets RAY_AUTH_MODE={mode}"
         assert "--disable-auth" not in text and "auth_mode=\"disabled\"" not in text, path
 
