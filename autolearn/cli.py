@@ -101,7 +101,8 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def print_table(result: Any, out: Any = sys.stdout) -> None:
+def print_table(result: Any, out: Any = None) -> None:
+    out = out or sys.stdout  # looked up per call: a default bound at import misses redirection (capsys)
     metric = result.metric
     retried = any(t.retries for t in result.trials)
     columns = ["trial_id", "status", "epochs", *(["retries"] if retried else []), *result.space_keys,
@@ -113,7 +114,8 @@ def print_table(result: Any, out: Any = sys.stdout) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)), file=out)
 
 
-def print_summary(result: Any, out: Any = sys.stdout) -> None:
+def print_summary(result: Any, out: Any = None) -> None:
+    out = out or sys.stdout  # looked up per call: a default bound at import misses redirection (capsys)
     counts = ", ".join(f"{n} {s}" for s, n in result.status_counts().items() if n)
     print(f"\n{len(result.trials)} trials ({counts}) in {result.wall_time_s:.1f} s", file=out)
     if result.best is not None:

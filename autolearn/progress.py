@@ -126,18 +126,25 @@ class SweepProgress:
 class ProgressCallback(Callback):
     """Shows `SweepProgress` while Ray Tune runs: in place on a terminal, periodic lines otherwise."""
 
-    def __init__(self, progress: SweepProgress, out: TextIO, *, tty: bool | None = None,
+    def __init__(self, progress: SweepProgress, out: TextIO | None, *, tty: bool | None = None,
                  interval: float | None = None) -> None:
         self.progress = progress
         self.out = out
-        self.tty = out.isatty() if tty is None else tty
+        self.tty = bool(out is not None and out.isatty()) if tty is None else tty
         self.interval = (0.5 if self.tty else 30.0) if interval is None else interval
         self._drawn = 0          # lines drawn last time (terminal mode), to redraw over them
         self._shown: list[str] | None = None
         self._last = -math.inf
         self._dirty = True
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Ray pickles callbacks with the Tuner (tuner.pkl); a stream does not pickle, so a restored
+        copy stays silent (a resumed sweep gets its own progress from the CLI)."""
+        return {**self.__dict__, "out": None}
+
     def _show(self, force: bool = False) -> None:
+        if self.out is None:
+            return
         now = time.monotonic()
         if not force and (now - self._last < self.interval or not (self._dirty or self.tty)):
             return

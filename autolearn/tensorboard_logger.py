@@ -62,6 +62,10 @@ class TensorBoardCallback(Callback):
         self._started: dict[str, float] = {}
         self._experiment_written = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Ray pickles callbacks with the Tuner; open writers do not pickle (a restored copy reopens)."""
+        return {**self.__dict__, "_writers": {}}
+
     @property
     def best_tag(self) -> str:
         return f"best/{self.metric}"

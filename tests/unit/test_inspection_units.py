@@ -132,3 +132,17 @@ def test_hparams_domains_and_values_from_the_space():
     info = metadata.parse_session_start_info_plugin_data(start.value[0].metadata.plugin_data.content)
     assert info.hparams["mixed"].string_value == "16" and info.hparams["status"].string_value == "diverged"
     assert info.hparams["units"].number_value == 9.0 and info.group_name == "t1"
+
+
+def test_callbacks_pickle_with_the_tuner_whatever_their_stream():
+    """Ray saves callbacks in tuner.pkl: an unpicklable stream (pytest's capture) must not break it."""
+    import pickle
+
+    class Unpicklable(io.StringIO):
+        def __reduce__(self):
+            raise TypeError("cannot pickle this stream")
+
+    cb = ProgressCallback(_progress(Clock()), Unpicklable(), tty=False, interval=0)
+    copy = pickle.loads(pickle.dumps(cb))
+    assert copy.out is None and copy.progress.expected_trials == 4
+    copy.on_trial_start(0, [], _Trial("a"))  # silent, no error
