@@ -42,8 +42,9 @@ class Capacity:
 
     @property
     def multi_node(self) -> bool:
-        """More than one machine now, or possibly later."""
-        return len(self.nodes) > 1 or self.autoscaler
+        """More than one machine now, or possibly later (an unreadable autoscaler counts as able)."""
+        return (len(self.nodes) > 1 or any(t.max_workers > 0 for t in self.node_types)
+                or (self.autoscaler and not self.node_types))
 
     def launchable(self, bundle: Mapping[str, float]) -> list[NodeType]:
         """Node types that fit `bundle`, or may (resources undeclared); max_workers 0 never launches."""
@@ -55,11 +56,15 @@ def fits(resources: Mapping[str, float], bundle: Mapping[str, float]) -> bool:
 
 
 def node_types_of(config: Mapping[str, Any]) -> list[NodeType]:
-    """The worker node types of a cluster-launcher config (head excluded: it is never added)."""
+    """The node types of a cluster-launcher config, with how many of each may be added.
+
+    The head's type adds none unless the config says so (Ray's local provider uses one type for
+    the head and its `worker_ips`).
+    """
     head = config.get("head_node_type")
     return [NodeType(name, {k: float(v) for k, v in (spec.get("resources") or {}).items()},
-                     int(spec.get("max_workers", config.get("max_workers", 0))))
-            for name, spec in (config.get("available_node_types") or {}).items() if name != head]
+                     int(spec.get("max_workers", 0 if name == head else config.get("max_workers", 0))))
+            for name, spec in (config.get("available_node_types") or {}).items()]
 
 
 def scan_monitor(gcs_address: str) -> dict[str, Any] | None:

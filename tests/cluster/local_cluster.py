@@ -14,7 +14,7 @@ The cluster gets its own temp dir and ports, and `stop()` kills exactly the proc
 (its process group, then anything whose command line names its temp dir) — never `ray stop`,
 which would also kill every other Ray on the machine.
 
-    python tests/cluster/local_cluster.py up     # prints the address; Ctrl-C stops it
+    python tests/cluster/local_cluster.py up [DASHBOARD_PORT]   # prints the address; Ctrl-C stops it
 """
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def _cmdline(pid: int) -> str:
 class LocalCluster:
     """`ray start --head --autoscaling-config` in its own process group, temp dir and ports."""
 
-    def __init__(self, source: Path = GPU_YAML, **caps: Any) -> None:
+    def __init__(self, source: Path = GPU_YAML, dashboard_port: int | None = None, **caps: Any) -> None:
         from ray._private.services import get_node_ip_address
 
         self.temp_dir = tempfile.mkdtemp(prefix="al-fc-", dir="/tmp")  # short: socket paths are limited
@@ -105,6 +105,7 @@ class LocalCluster:
         self.config_path = Path(self.temp_dir) / "autoscaling.json"
         self.config_path.write_text(json.dumps(self.config, indent=2))
         self.pgid: int | None = None
+        self.dashboard_port = dashboard_port  # None: no dashboard (tests); a port: for `ray job submit`
         # Ray turns token auth on for `ray start` when a token exists; a driver given an explicit
         # address turns it on only when told: both get the same RAY_AUTH_MODE.
         self.env = {"RAY_AUTH_MODE": "token" if _token_available() else "disabled"}
@@ -113,8 +114,10 @@ class LocalCluster:
         head = self.config["available_node_types"][FAKE_HEAD_TYPE]["resources"]
         cmd = [RAY, "start", "--head", f"--port={self.port}", f"--temp-dir={self.temp_dir}",
                f"--autoscaling-config={self.config_path}", f"--num-cpus={head.get('CPU', 0):g}",
-               f"--num-gpus={head.get('GPU', 0):g}", "--include-dashboard=false",
-               f"--dashboard-port={free_port()}", f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
+               f"--num-gpus={head.get('GPU', 0):g}",
+               f"--include-dashboard={str(self.dashboard_port is not None).lower()}",
+               "--dashboard-host=127.0.0.1", f"--dashboard-port={self.dashboard_port or free_port()}",
+               f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
                f"--dashboard-agent-grpc-port={free_port()}", f"--metrics-export-port={free_port()}",
                "--disable-usage-stats"]
         env = {**os.environ, **self.env, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1"}
@@ -170,8 +173,8 @@ class LocalCluster:
         self.stop()
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["up"]:
-    cluster = LocalCluster()
+if __name__ == "__main__" and sys.argv[1:2] == ["up"]:
+    cluster = LocalCluster(dashboard_port=int(sys.argv[2]) if len(sys.argv) > 2 else None)
     print(cluster.start(), flush=True)
     print(f"temp dir {cluster.temp_dir}; Ctrl-C stops it", flush=True)
     try:

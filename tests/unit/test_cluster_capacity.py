@@ -16,9 +16,21 @@ HEAD = {"CPU": 8.0}
 GPU_TYPES = node_types_of(yaml.safe_load((ROOT / "cluster" / "gpu.yaml").read_text()))
 
 
-def test_node_types_come_from_the_launcher_config_without_the_head():
+def test_node_types_come_from_the_launcher_config_and_the_head_adds_none():
     assert {t.name: (t.resources["GPU"], t.max_workers) for t in GPU_TYPES} == {
-        "gpu_4x_a10g": (4, 4), "gpu_8x_a100": (8, 2)}
+        "head": (0, 0), "gpu_4x_a10g": (4, 4), "gpu_8x_a100": (8, 2)}
+    assert Capacity([HEAD], GPU_TYPES, autoscaler=True).multi_node
+
+
+def test_a_local_provider_cluster_without_worker_ips_is_one_machine():
+    from ray.autoscaler._private.util import prepare_config
+
+    config = yaml.safe_load((ROOT / "cluster" / "local.yaml").read_text())
+    config["provider"]["worker_ips"] = []
+    capacity = Capacity([HEAD], node_types_of(prepare_config(config)), autoscaler=True)
+    assert not capacity.multi_node
+    with pytest.raises(ResourceError, match="local.cluster.node: no CPU/GPU, max_workers 0"):
+        check_resources(1, 1, capacity)
 
 
 @pytest.mark.parametrize("cpus, gpus", [(1, 0.25), (1, 0.5), (4, 1), (12, 4), (48, 8)])
