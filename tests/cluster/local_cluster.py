@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -163,7 +164,10 @@ class LocalCluster:
                 time.sleep(0.2)
             if not self.pids():
                 break
-        return self.pids()
+        left = self.pids()
+        if not left:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)  # logs included: nothing runs from it now
+        return left
 
     def __enter__(self) -> "LocalCluster":
         self.start()
@@ -176,8 +180,14 @@ class LocalCluster:
 if __name__ == "__main__" and sys.argv[1:2] == ["up"]:
     cluster = LocalCluster(dashboard_port=int(sys.argv[2]) if len(sys.argv) > 2 else None)
     print(cluster.start(), flush=True)
-    print(f"temp dir {cluster.temp_dir}; Ctrl-C stops it", flush=True)
+    print(f"temp dir {cluster.temp_dir}; Ctrl-C (or SIGTERM) stops it", flush=True)
+
+    def _exit(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a background job may have inherited SIGINT ignored
+        signal.signal(sig, _exit)
     try:
         signal.pause()
     finally:
-        print("stopped; left:", cluster.stop())
+        print("stopped; left:", cluster.stop(), flush=True)

@@ -80,3 +80,18 @@ def test_kuberay_manifest_has_an_autoscaled_gpu_worker_group():
         assert int(limits["nvidia.com/gpu"]) == int(group["rayStartParams"]["num-gpus"])
         assert {"name": "RAY_AUTH_MODE", "value": "token"} in container["env"]
     assert spec["headGroupSpec"]["serviceType"] == "ClusterIP"
+
+
+def test_sweep_script_runs_as_the_copy_ray_submit_makes(tmp_path):
+    """`ray submit` copies scripts/sweep.py to the head's home, next to the synced ~/autolearn
+    repository: that folder must not shadow the installed package."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copy(CLUSTER.parent / "scripts" / "sweep.py", tmp_path / "sweep.py")
+    shutil.copytree(CLUSTER.parent / "cluster", tmp_path / "autolearn" / "cluster")  # a repo-like folder
+    proc = subprocess.run([sys.executable, "sweep.py", "--print-spec"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert yaml.safe_load(proc.stdout)["search"]["strategy"]
