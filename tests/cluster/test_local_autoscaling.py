@@ -101,6 +101,36 @@ def cluster():
         assert not local.pids()
 
 
+CAPACITY_PROBE = """
+import json, sys, ray
+from autolearn.cluster import _scan_on_head, check_resources, cluster_capacity, scan_monitor
+from autolearn.errors import ResourceError
+ray.init(address=sys.argv[1], logging_level="ERROR")
+gcs = ray.get_runtime_context().gcs_address
+capacity = cluster_capacity()
+try:
+    check_resources(1, 16, capacity)
+    too_big = ""
+except ResourceError as err:
+    too_big = str(err)
+print(json.dumps({"local": scan_monitor(gcs), "head": _scan_on_head(gcs), "autoscaler": capacity.autoscaler,
+                  "multi_node": capacity.multi_node, "fits_half_gpu": [t.name for t in capacity.launchable(
+                      {"CPU": 0.5, "GPU": 0.5})], "too_big": too_big}))
+"""
+
+
+def test_autoscaler_node_types_are_read_from_the_head(cluster):
+    """The check before a sweep sees what the autoscaler can launch, read locally or by a task on the head."""
+    proc = subprocess.run([sys.executable, "-c", CAPACITY_PROBE, cluster.address], env={**os.environ, **cluster.env},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["local"] == seen["head"] and seen["head"]["config"] == cluster.config
+    assert seen["autoscaler"] and seen["multi_node"]
+    assert sorted(seen["fits_half_gpu"]) == ["gpu_4x_a10g", "gpu_8x_a100"]
+    assert "none of the node types its autoscaler can add" in seen["too_big"] and "gpu_8x_a100" in seen["too_big"]
+
+
 def test_sweep_scales_out_onto_gpu_workers(cluster, tmp_path):
     assert cluster.raylets() == 1, "the cluster must start with the head node only"
     spec = tmp_path / "spec.yaml"
