@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,6 +73,18 @@ def _ray_pids(tmpdir: str) -> list[int]:
     return pids
 
 
+def _assert_dashboard_on_localhost(tmpdir: str) -> None:
+    """The Ray autolearn started serves no dashboard, or only on 127.0.0.1 (never 0.0.0.0)."""
+    for pid in _ray_pids(tmpdir):
+        try:
+            args = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        hosts = [a.split("=", 1)[1] for a in args if a.startswith("--host=")]
+        if any("dashboard" in a for a in args[:3]):
+            assert hosts in ([], ["127.0.0.1"]), args
+
+
 def _kill_ray(tmpdir: str) -> None:
     for _ in range(20):
         pids = _ray_pids(tmpdir)
@@ -109,15 +122,25 @@ def _wait_for_mid_sweep(proc: subprocess.Popen, experiment: Path, limit_s: float
     pytest.fail("no moment with finished and running trials")
 
 
-def test_driver_killed_mid_sweep_resumes_without_losing_or_repeating_trials(tmp_path):
+@pytest.fixture
+def tmpdir_for_ray():
+    """This test's own RAY_TMPDIR (short: Ray's socket paths have a length limit); cleaned after."""
+    tmpdir = tempfile.mkdtemp(prefix="alr", dir="/tmp")
+    yield tmpdir
+    _kill_ray(tmpdir)
+    shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def test_driver_killed_mid_sweep_resumes_without_losing_or_repeating_trials(tmp_path, tmpdir_for_ray):
     storage = tmp_path / "runs"
     spec = tmp_path / "crash.yaml"
     spec.write_text(yaml.safe_dump(_spec(storage)))
     experiment = storage / "crash"
-    tmpdir = tempfile.mkdtemp(prefix="alr", dir="/tmp")  # short: Ray's socket paths have a length limit
+    tmpdir = tmpdir_for_ray
     proc = _sweep([str(spec)], tmpdir, start_new_session=True)
     try:
-        before = _wait_for_mid_sweep(proc, experiment)
+        _wait_for_mid_sweep(proc, experiment)
+        _assert_dashboard_on_localhost(tmpdir)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stdout.close()
