@@ -170,14 +170,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if given:
             raise ConfigError("resume", f"an experiment folder carries its own spec; drop {given[0]} "
                               "(or resume with the spec and the --name it was started with)")
-        return report(resume_experiment(args.resume, address=args.address), args)
+        _, saved = find_experiment(args.resume)
+        return report(resume_experiment(args.resume, address=args.address,
+                                        callbacks=progress_callbacks(saved, args.quiet)), args)
     if not args.spec and not args.name:
         raise ConfigError("resume", "give the experiment folder (--resume runs/NAME), or the spec and "
                           "the --name it was started with")
     exp = load_experiment(args)
     directory, saved = find_experiment(experiment_dir(exp))
     check_same_spec(exp, saved)
-    return report(resume_experiment(directory, address=args.address), args)
+    return report(resume_experiment(directory, address=args.address,
+                                    callbacks=progress_callbacks(saved, args.quiet)), args)
 
 
 def print_errors(result: Any, out: Any = None) -> None:

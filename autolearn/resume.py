@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Sequence
 
 from autolearn.errors import ConfigError
 from autolearn.results import SweepResult
@@ -46,8 +47,12 @@ def check_same_spec(exp: Experiment, saved: Experiment) -> None:
                               "or start a new sweep with another --name")
 
 
-def resume_experiment(path: str | Path, *, address: str | None = None) -> SweepResult:
-    """Run an interrupted sweep to its end and return (and save) its `SweepResult`."""
+def resume_experiment(path: str | Path, *, address: str | None = None,
+                      callbacks: Sequence[Any] = ()) -> SweepResult:
+    """Run an interrupted sweep to its end and return (and save) its `SweepResult`.
+
+    `callbacks` (the CLI's live progress) join the callbacks restored with Ray's state.
+    """
     from ray import tune
 
     from autolearn import runner
@@ -56,7 +61,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None) -> SweepR
     if not tune.Tuner.can_restore(str(directory)):
         # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
         log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
-        return runner.run_experiment(exp, address=address, overwrite=True)
+        return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks)
     job = runner.prepare_job(exp) if exp.uses_builtin_trainable else None
     started = time.monotonic()
     started_ray = runner.ensure_ray(address)
@@ -67,6 +72,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None) -> SweepR
         runner.check_resources(exp)
         tuner = tune.Tuner.restore(str(directory), runner.build_trainable(exp, job),
                                    resume_unfinished=True, resume_errored=False)
+        _add_callbacks(tuner, callbacks)
         grid = tuner.fit()
         result = runner.collect(exp, grid, job, time.monotonic() - started)
     finally:
@@ -75,3 +81,14 @@ def resume_experiment(path: str | Path, *, address: str | None = None) -> SweepR
 
             ray.shutdown()
     return result
+
+
+def _add_callbacks(tuner: Any, callbacks: Sequence[Any]) -> None:
+    """Tuner.restore takes no new callbacks; its run config (restored from tuner.pkl) does."""
+    if not callbacks:
+        return
+    run_config = getattr(getattr(tuner, "_local_tuner", None), "_run_config", None)
+    if run_config is None:  # Ray client mode: the restored tuner lives elsewhere; no live progress
+        log.warning("cannot attach live progress to a restored sweep over Ray client")
+        return
+    run_config.callbacks = [*(run_config.callbacks or []), *callbacks]

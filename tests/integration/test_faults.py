@@ -98,10 +98,10 @@ def _kill_ray(tmpdir: str) -> None:
         time.sleep(0.5)
 
 
-def _sweep(args: list[str], tmpdir: str, **kwargs) -> subprocess.Popen:
+def _sweep(args: list[str], tmpdir: str, quiet: bool = True, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "RAY_TMPDIR": tmpdir, "PYTHONUNBUFFERED": "1"}
     env.pop("RAY_ADDRESS", None)
-    return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "sweep.py"), *args, "--quiet"],
+    return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "sweep.py"), *args, *["--quiet"] * quiet],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             **kwargs)
 
@@ -152,7 +152,7 @@ def test_driver_killed_mid_sweep_resumes_without_losing_or_repeating_trials(tmp_
     assert finished_before and partial_before
     results_before = {t: (experiment / t / "result.json").read_text() for t in finished_before}
 
-    resumed = _sweep(["--resume", str(experiment)], tmpdir)
+    resumed = _sweep(["--resume", str(experiment)], tmpdir, quiet=False)  # with live progress
     try:
         output, _ = resumed.communicate(timeout=400)
     finally:
