@@ -4,6 +4,7 @@ Ray's own `BayesOptSearch` calls `bayes_opt.UtilityFunction`, gone since bayesia
 and only knows linear floats. This searcher uses today's API (`BayesianOptimization(f=None,
 pbounds=..., acquisition_function=...)`, `register`, `suggest`) and every autolearn parameter type:
 
+Every numeric parameter is scaled to [0, 1] (bayes_opt's GP has one length scale for all dimensions):
 - float: searched as is; log float: searched in log space (`exp` on the way out);
 - int: a float over [low - .5, high + .5] rounded on the way out (a continuous relaxation: bayes_opt's
   own integer parameter sends the acquisition search to differential evolution, ~10 s a suggestion);
@@ -43,14 +44,10 @@ N_CANDIDATES = 10_000  # random points the acquisition is evaluated on ...
 N_LOCAL = 5  # ... and the best of them refined by L-BFGS-B (continuous spaces only)
 
 
-def _bounds(name: str, p: Param) -> Any:
-    """pbounds entry of one searched parameter (module doc: the encoding)."""
-    if isinstance(p, ChoiceParam):  # explicit: bayes_opt reads a bare [0, 1] as a float range
-        from bayes_opt.parameter import CategoricalParameter
-
-        return CategoricalParameter(name=name, categories=list(range(len(p.values))))
+def _span(p: Param) -> tuple[float, float]:
+    """The range a numeric parameter is searched over (log space, index, ±.5 for ints)."""
     if _stepped(p):
-        return (-0.5, len(p.grid_values() or ()) - 0.5)
+        return -0.5, len(p.grid_values() or ()) - 0.5
     if isinstance(p, IntParam):
         return (math.log(p.low - 0.5), math.log(p.high + 0.5)) if p.log else (p.low - 0.5, p.high + 0.5)
     if isinstance(p, FloatParam):
@@ -58,22 +55,39 @@ def _bounds(name: str, p: Param) -> Any:
     raise TypeError(f"no bayes_opt encoding for {p!r}")
 
 
+def _bounds(name: str, p: Param) -> Any:
+    """pbounds entry of one searched parameter: numeric ones are scaled to [0, 1], so the GP's one
+    (isotropic) length scale fits every dimension alike."""
+    if isinstance(p, ChoiceParam):  # explicit: bayes_opt reads a bare [0, 1] as a float range
+        from bayes_opt.parameter import CategoricalParameter
+
+        return CategoricalParameter(name=name, categories=list(range(len(p.values))))
+    return (0.0, 1.0)
+
+
 def encode(p: Param, value: Any) -> Any:
+    if isinstance(p, ChoiceParam):
+        return p.values.index(value)
     if _stepped(p):
         values = p.grid_values() or []
-        if isinstance(p, ChoiceParam):
-            return values.index(value)
-        return float(min(range(len(values)), key=lambda i: abs(values[i] - value)))
-    return math.log(value) if p.log else float(value)  # type: ignore[attr-defined]
+        x = float(min(range(len(values)), key=lambda i: abs(values[i] - value)))
+    else:
+        x = math.log(value) if p.log else float(value)  # type: ignore[attr-defined]
+    lo, hi = _span(p)
+    return (x - lo) / (hi - lo)
 
 
 def decode(p: Param, raw: Any) -> Any:
     values = p.grid_values()
     if is_constant(p):
         return values[0] if values else p.low  # type: ignore[attr-defined]
+    if isinstance(p, ChoiceParam):
+        return p.values[int(raw)]
+    lo, hi = _span(p)
+    x = lo + float(raw) * (hi - lo)
     if _stepped(p):
-        return values[min(max(int(round(float(raw))), 0), len(values) - 1)]  # type: ignore[index]
-    x = math.exp(float(raw)) if p.log else float(raw)  # type: ignore[attr-defined]
+        return values[min(max(int(round(x)), 0), len(values) - 1)]  # type: ignore[index]
+    x = math.exp(x) if p.log else x  # type: ignore[attr-defined]
     if isinstance(p, IntParam):
         return int(min(max(round(x), p.low), p.high))
     return float(min(max(x, p.low), p.high))  # type: ignore[attr-defined]
@@ -84,7 +98,7 @@ class GPSearcher(Searcher):
 
     def __init__(self, space: SearchSpace, metric: str | None = None, mode: str | None = None, *,
                  points_to_evaluate: Sequence[Mapping[str, Any]] = (), n_initial_points: int = 5,
-                 acquisition: str = "ucb", kappa: float = 2.576, xi: float = 0.01,
+                 acquisition: str = "ei", kappa: float = 2.576, xi: float = 0.01,
                  seed: int | None = None) -> None:
         super().__init__(metric=metric, mode=mode)
         if acquisition not in ACQUISITIONS:
