@@ -51,8 +51,12 @@ def resolve(name: Any, registry: Mapping[str, Callable[..., Any]], field: str, w
 
 
 def check_kwargs(fn: Callable[..., Any], params: Mapping[str, Any], field: str,
-                 skip: Iterable[str] = ()) -> None:
-    """Raise when `params` holds a key `fn` does not take (unless `fn` takes **kwargs)."""
+                 skip: Iterable[str] = (), owner: str | None = None) -> None:
+    """Raise when `params` holds a key `fn` does not take (unless `fn` takes **kwargs).
+
+    `owner` is how messages name `fn` (e.g. "scheduler 'asha'"); by default its `__name__`.
+    """
+    owner = owner or str(getattr(fn, "__name__", fn))
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -64,13 +68,13 @@ def check_kwargs(fn: Callable[..., Any], params: Mapping[str, Any], field: str,
     for key in params:
         if key not in accepts:
             options = sorted(set(accepts) - skipped)
-            raise ConfigError(f"{field}.{key}", f"unknown key for {getattr(fn, '__name__', fn)!s}; "
+            raise ConfigError(f"{field}.{key}", f"unknown key for {owner}; "
                               f"allowed: {allowed(options)}")
     missing = [n for n, p in sig.parameters.items()
                if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                and n not in params and n not in skipped]
     if missing:
-        raise ConfigError(f"{field}.{missing[0]}", f"required by {getattr(fn, '__name__', fn)!s} but not given")
+        raise ConfigError(f"{field}.{missing[0]}", f"required by {owner} but not given")
 
 
 def accepted_kwargs(fn: Callable[..., Any]) -> list[str] | None:

@@ -59,7 +59,7 @@ def check_scheduler(name: str, options: Mapping[str, Any], max_t: int | None) ->
             raise ConfigError("scheduler.max_t", f"{name} needs max_t (the most iterations a trial may "
                               "report) when a user trainable sets its own budget")
         given.setdefault("max_t", max_t)
-    check_kwargs(factory, given, "scheduler")
+    check_kwargs(factory, given, "scheduler", owner=f"scheduler {name!r}")
     for key in ("max_t", "grace_period", "brackets", "min_samples_required"):
         if key in given and (isinstance(given[key], bool) or not isinstance(given[key], int) or given[key] < 1):
             raise ConfigError(f"scheduler.{key}", f"must be a whole number >= 1, got {given[key]!r}")

@@ -102,7 +102,7 @@ class Dataset:
 def check_dataset(name: Any, params: dict[str, Any], path: str = "task.dataset") -> Callable[..., Any]:
     """Load-time checks that need no data: known loader, known keys, an existing CSV."""
     loader = resolve(name, DATASETS, f"{path}.name", "dataset")
-    check_kwargs(loader, params, path)
+    check_kwargs(loader, params, path, owner=f"dataset {name!r}" if isinstance(name, str) else None)
     if loader is csv:
         _check_csv_header(Path(str(params["path"])).expanduser(), str(params["target"]),
                           str(params.get("delimiter", ",")), path)

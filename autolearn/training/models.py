@@ -83,7 +83,7 @@ def model_builder(name: Any, params: dict[str, Any], path: str = "model") -> Cal
     clash = [k for k in params if k in _DATA_ARGS]
     if clash:
         raise ConfigError(f"{path}.{clash[0]}", "is taken from the data; remove it from the spec")
-    check_kwargs(builder, params, path, skip=_DATA_ARGS)
+    check_kwargs(builder, params, path, skip=_DATA_ARGS, owner=f"model {name!r}" if isinstance(name, str) else None)
     return builder
 
 
