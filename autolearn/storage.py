@@ -86,6 +86,10 @@ def publish(local_dir: str, location: str, name: str) -> None:
     fs.create_dir(f"{path.rstrip('/')}/{name}", recursive=True)
     pyarrow.fs.copy_files(local_dir, f"{path.rstrip('/')}/{name}", destination_filesystem=fs)
     shutil.rmtree(local_dir, ignore_errors=True)
+    try:  # and the experiment's staging folder, once empty
+        Path(local_dir).parent.rmdir()
+    except OSError:
+        pass
 
 
 def filesystem_type(path: str | os.PathLike[str]) -> str:
