@@ -14,8 +14,10 @@ Every numeric parameter is scaled to [0, 1] (bayes_opt's GP has one length scale
   value type works); a parameter with a single value is a constant and not searched.
 
 Parallel trials (constant liar): every suggestion still running is registered, for the next model
-fit only, with the worst score seen so far. The GP's mean drops and its variance collapses there,
-so the acquisition looks elsewhere. As a last guard a suggestion whose config was already handed out
+fit only, with the mean of the scores seen so far (CL-mean). The GP's variance collapses there, so
+the acquisition looks elsewhere. The mean, measured on Branin with 2 trials at once (EI, 50
+evaluations, seeds 0/1): regret 0.026/0.073, against 0.67/0.11 lying with the worst score (a
+pending point then reads as a cliff and wrecks the fit) and 0.16/0.16 with the best. As a last guard a suggestion whose config was already handed out
 (e.g. in a small discrete space) is replaced by a fresh random point, when one exists.
 
 Failed trials: a trial that diverged, errored or reported NaN/inf (or no metric) scores the worst
@@ -179,8 +181,13 @@ class GPSearcher(Searcher):
             raw = optimizer.random_sample(1)[0]
         return {n: _plain(v) for n, v in raw.items()}
 
+    LIE = "mean"  # the constant liar's value: "mean", "worst" or "best" of the scores seen (module doc)
+
+    def _lie(self, scores: list[float]) -> float:
+        return {"worst": min, "mean": lambda v: float(np.mean(v)), "best": max}[self.LIE](scores)
+
     def _model_suggestion(self) -> dict[str, Any]:
-        """Fit on observations (+ worst score for failures and pending points), maximise the acquisition."""
+        """Fit on observations (worst score for failures, the lie for pending points), maximise EI/UCB/PI."""
         sign = -1.0 if self._mode == "min" else 1.0
         scores = [sign * s for _, s in self._observed if s is not None]
         worst = min(scores)
@@ -194,7 +201,7 @@ class GPSearcher(Searcher):
         for raw in self._pending.values():  # the constant liar
             key = tuple(np.round(optimizer.space.params_to_array(raw), 12))
             if key not in points:
-                points[key], arrays[key] = [worst], raw
+                points[key], arrays[key] = [self._lie(scores)], raw
         for key, values in points.items():
             optimizer.register(arrays[key], float(np.mean(values)))
         space = optimizer.space
