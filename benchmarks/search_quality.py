@@ -195,16 +195,18 @@ def plot(curves: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.6), squeeze=False)
+    names = sorted({s for by in curves.values() for s in by})
+    colours = {s: f"C{i}" for i, s in enumerate(names)}  # one colour per strategy in every panel
     for ax, (problem, by_strategy) in zip(axes[0], curves.items()):
         for strategy, runs in by_strategy.items():
             n = min(len(r) for r in runs)
             median = np.median(np.array([r[:n] for r in runs]), axis=0)
-            ax.plot(np.arange(1, n + 1), np.maximum(median, 1e-6), label=strategy)
+            ax.plot(np.arange(1, n + 1), np.maximum(median, 1e-6), label=strategy, color=colours[strategy])
         ax.set_yscale("log")
         ax.set_title(problem)
         ax.set_xlabel("evaluations")
         ax.set_ylabel("median simple regret (best so far)")
-    axes[0][0].legend(fontsize=8)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
