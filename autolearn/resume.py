@@ -62,9 +62,8 @@ def resume_experiment(path: str | Path, *, address: str | None = None,
         # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
         log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
         return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks)
-    job = runner.prepare_job(exp) if exp.uses_builtin_trainable else None
     started = time.monotonic()
-    started_ray = runner.ensure_ray(address)
+    job, started_ray = runner.start(exp, address)
     # The restored run config already holds the per-trial file loggers runner chose; stop Ray adding
     # its default ones (a TensorBoard copy in every trial folder) on top, as runner does.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"

@@ -38,19 +38,46 @@ def prepare_job(exp: Experiment) -> Any:
     import torch
 
     from autolearn.training.data import load_dataset
-    from autolearn.training.loop import Fitter, TrainJob
+    from autolearn.training.loop import Evaluator, TrainJob
 
     split = exp.task.split
     data = load_dataset(exp.task.dataset.name, dict(exp.task.dataset.params), split.test,
                         split.validation, split.random_state)
     job = TrainJob(data=data, model=exp.model, train=exp.train)
     try:
-        Fitter(job, {}, torch.device("cpu"))
+        Evaluator(job, {}, torch.device("cpu"))  # the model only: see Evaluator
     except ConfigError:
         raise
     except Exception as err:
         raise ConfigError("model", f"building the model failed: {type(err).__name__}: {err}") from err
     return job
+
+
+def start(exp: Experiment, address: str | None) -> tuple[Any, bool]:
+    """Load the data while Ray starts: `(job, started_ray)`.
+
+    Ray's start-up (seconds, mostly waiting on its processes) and the data set (importing
+    scikit-learn, generating or reading the data) overlap on a second thread. `ray.init` stays on
+    the main thread: Ray misbehaves when initialised from another one. Every bad input that can
+    be found without reading the data was rejected when the spec loaded (CSV files are checked in
+    full there), so Ray starts only for a sweep that can run; if a user's loader or model still
+    fails, the Ray instance this call started is shut down before the error is raised.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not exp.uses_builtin_trainable:
+        return None, ensure_ray(address)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autolearn-data") as pool:
+        loading = pool.submit(prepare_job, exp)
+        started_ray = ensure_ray(address)
+        try:
+            return loading.result(), started_ray
+        except BaseException:
+            if started_ray:
+                import ray
+
+                ray.shutdown()
+            raise
 
 
 def search_plan(exp: Experiment) -> SearchPlan:
@@ -99,6 +126,13 @@ def tensorboard_dir(exp: Experiment) -> Path:
 def build_trainable(exp: Experiment, job: Any) -> Any:
     from ray import tune
 
+    from autolearn.plugins import ship_by_value
+
+    # Before anything is pickled (with_parameters puts the job in the object store at once).
+    for user_code in (exp.task.trainable, getattr(exp.model, "name", None)):
+        if callable(user_code):
+            ship_by_value(user_code)
+
     if exp.uses_builtin_trainable:
         from autolearn.training.trainable import train_trial
 
@@ -115,9 +149,9 @@ def make_tuner(exp: Experiment, job: Any, plan: SearchPlan, callbacks: Sequence[
     from ray import tune
 
     from autolearn.faults import TrialStopper
+    from autolearn.trial_failures import FailureReporter
     from autolearn.schedulers import make_scheduler
     from autolearn.tensorboard_logger import TensorBoardCallback
-    from autolearn.trial_failures import FailureReporter
 
     run_config = tune.RunConfig(
         name=exp.name, storage_path=_storage_path(exp), verbose=0,
@@ -159,10 +193,9 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
         raise ConfigError("name", f"the experiment folder {out!r} already exists; pass --resume to continue "
                           "it or choose another --name")
     check_storage(exp)
-    job = prepare_job(exp) if exp.uses_builtin_trainable else None
     started = time.monotonic()
     plan = search_plan(exp)
-    started_ray = ensure_ray(address)
+    job, started_ray = start(exp, address)
     try:
         check_resources(exp)
         _save_spec(exp, out)

@@ -79,14 +79,14 @@ def _ray_tune(configs: list[dict], reuse: bool) -> None:
 
     job = _job()
 
-    def trainable(config, job):
+    def trainable(config, job, configs):
         from ray import tune as rt
 
         import torch
 
         from autolearn.training.loop import Fitter
 
-        fitter = Fitter(job, config, torch.device("cpu"))
+        fitter = Fitter(job, configs[config["index"]], torch.device("cpu"))
         for epoch in range(1, EPOCHS + 1):
             fitter.train_epoch()
             val_loss, val_accuracy = fitter.validate()
@@ -95,12 +95,9 @@ def _ray_tune(configs: list[dict], reuse: bool) -> None:
 
     ray.init(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     with tempfile.TemporaryDirectory() as storage:
-        from ray.tune.search.basic_variant import BasicVariantGenerator
-
-        tuner = tune.Tuner(tune.with_resources(tune.with_parameters(trainable, job=job), {"cpu": 1}),
-                           tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", num_samples=len(configs),
-                                                       search_alg=BasicVariantGenerator(points_to_evaluate=configs),
-                                                       reuse_actors=reuse),
+        tuner = tune.Tuner(tune.with_resources(tune.with_parameters(trainable, job=job, configs=configs), {"cpu": 1}),
+                           param_space={"index": tune.grid_search(list(range(len(configs))))},
+                           tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", reuse_actors=reuse),
                            run_config=tune.RunConfig(storage_path=storage, verbose=0))
         tuner.fit()
     ray.shutdown()

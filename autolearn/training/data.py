@@ -106,6 +106,7 @@ def check_dataset(name: Any, params: dict[str, Any], path: str = "task.dataset")
     if loader is csv:
         _check_csv_header(Path(str(params["path"])).expanduser(), str(params["target"]),
                           str(params.get("delimiter", ",")), path)
+        csv(**params)  # in full: an empty or non-numeric table is a spec error, found before Ray starts
     return loader
 
 

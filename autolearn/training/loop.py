@@ -36,26 +36,22 @@ def split_config(job: TrainJob, config: Mapping[str, Any]) -> tuple[TrainSpec, d
     return settings, {**job.model.params, **model_over}
 
 
-class Fitter:
-    """Model, optimizer and schedule for one config, with an epoch step and an evaluation."""
+class Evaluator:
+    """A config's model and loss, and the score of a split: all a test evaluation needs.
+
+    No optimizer on purpose: building the first one in a process imports `torch._dynamo`
+    (about 2 s), which the driver, validating the model and scoring the best one, need not pay.
+    """
 
     def __init__(self, job: TrainJob, config: Mapping[str, Any], device: torch.device) -> None:
         self.settings, model_params = split_config(job, config)
-        s = self.settings
-        if s.seed is not None:
-            torch.manual_seed(s.seed)
+        if self.settings.seed is not None:
+            torch.manual_seed(self.settings.seed)
         data = job.data
         self.binary = data.n_outputs == 1
         self.device = device
         self.model = build_model(job.model.name, model_params, data.input_shape, data.n_outputs).to(device)
-        self.optimizer = make_optimizer(s.optimizer, self.model.parameters(), s.lr, s.weight_decay, s.momentum)
-        self.schedule = make_schedule(s.lr_schedule, self.optimizer, s.epochs, s)
         self.loss_fn: nn.Module = nn.BCEWithLogitsLoss() if self.binary else nn.CrossEntropyLoss()
-        self.x_train, self.y_train = self._tensors(data.x_train, data.y_train)
-        self.x_val, self.y_val = self._tensors(data.x_val, data.y_val)
-        n = len(self.x_train)
-        self.batch_size = n if s.optimizer in FULL_BATCH else min(int(s.batch_size), n)
-        self.generator = torch.Generator().manual_seed(s.seed if s.seed is not None else 0)
 
     def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         # A copy: arrays from Ray's object store are read-only, and the copy is small.
@@ -65,6 +61,32 @@ class Fitter:
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.loss_fn(logits.squeeze(1) if self.binary else logits, y)
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """(loss, accuracy) on a split, in eval mode."""
+        self.model.eval()
+        logits = self.model(x)
+        loss = float(self._loss(logits, y))
+        pred = (logits.squeeze(1) > 0).long() if self.binary else logits.argmax(dim=1)
+        accuracy = float((pred == y.long()).float().mean())
+        return loss, accuracy
+
+
+class Fitter(Evaluator):
+    """Model, optimizer and schedule for one config, with an epoch step and an evaluation."""
+
+    def __init__(self, job: TrainJob, config: Mapping[str, Any], device: torch.device) -> None:
+        super().__init__(job, config, device)
+        s = self.settings
+        data = job.data
+        self.optimizer = make_optimizer(s.optimizer, self.model.parameters(), s.lr, s.weight_decay, s.momentum)
+        self.schedule = make_schedule(s.lr_schedule, self.optimizer, s.epochs, s)
+        self.x_train, self.y_train = self._tensors(data.x_train, data.y_train)
+        self.x_val, self.y_val = self._tensors(data.x_val, data.y_val)
+        n = len(self.x_train)
+        self.batch_size = n if s.optimizer in FULL_BATCH else min(int(s.batch_size), n)
+        self.generator = torch.Generator().manual_seed(s.seed if s.seed is not None else 0)
 
     def train_epoch(self) -> float:
         """One pass in shuffled mini-batches; returns the mean training loss (may be nan/inf)."""
@@ -82,16 +104,6 @@ class Fitter:
             if not math.isfinite(total):
                 return total  # diverged: no point finishing the epoch
         return total / n
-
-    @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """(loss, accuracy) on a split, in eval mode."""
-        self.model.eval()
-        logits = self.model(x)
-        loss = float(self._loss(logits, y))
-        pred = (logits.squeeze(1) > 0).long() if self.binary else logits.argmax(dim=1)
-        accuracy = float((pred == y.long()).float().mean())
-        return loss, accuracy
 
     def validate(self) -> tuple[float, float]:
         return self.evaluate(self.x_val, self.y_val)
@@ -118,8 +130,8 @@ class Fitter:
 
 def evaluate_on_test(job: TrainJob, config: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, float]:
     """Score a trained model (from a checkpoint's state) on the held-out test split."""
-    fitter = Fitter(job, config, torch.device("cpu"))
-    fitter.model.load_state_dict(state["model"])
-    x, y = fitter._tensors(job.data.x_test, job.data.y_test)
-    loss, accuracy = fitter.evaluate(x, y)
+    scorer = Evaluator(job, config, torch.device("cpu"))
+    scorer.model.load_state_dict(state["model"])
+    x, y = scorer._tensors(job.data.x_test, job.data.y_test)
+    loss, accuracy = scorer.evaluate(x, y)
     return {"test_loss": loss, "test_accuracy": accuracy}
