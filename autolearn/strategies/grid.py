@@ -38,4 +38,6 @@ class GridSearch(Strategy):
         generator = BasicVariantGenerator(max_concurrent=request.max_concurrent or 0,
                                           points_to_evaluate=[dict(p) for p in request.points_to_evaluate] or None)
         return SearchPlan(param_space=space, num_samples=request.num_samples, search_alg=generator,
-                          expected_trials=size * request.num_samples + len(request.points_to_evaluate))
+                          # Each warm-start point is one trial and replaces one pass over the grid.
+                          expected_trials=len(request.points_to_evaluate)
+                          + max(request.num_samples - len(request.points_to_evaluate), 0) * size)

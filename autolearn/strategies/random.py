@@ -19,5 +19,6 @@ class RandomSearch(Strategy):
         )
         return SearchPlan(param_space=request.space.to_tune(), num_samples=request.num_samples,
                           search_alg=generator,
-                          expected_trials=request.num_samples * request.space.grid_size()
-                          + len(request.points_to_evaluate))
+                          # Ray lets each warm-start point replace one sample (grid values still crossed).
+                          expected_trials=max(request.num_samples, len(request.points_to_evaluate))
+                          * request.space.grid_size())

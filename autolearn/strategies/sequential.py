@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from abc import abstractmethod
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping
 
 from autolearn.errors import ConfigError, allowed
 from autolearn.space import GridParam, SearchSpace, as_number

@@ -275,3 +275,18 @@ def test_only_grid_parameters_are_rejected(strategy: str) -> None:
     data["space"] = {"batch_size": {"type": "grid", "values": [16, 32]}}
     with pytest.raises(ConfigError, match="needs at least one searched .non-grid. parameter"):
         Experiment.from_dict(data)
+
+
+@pytest.mark.parametrize("strategy, num_samples, points, expected", [
+    ("random", 4, 0, 4 * 2), ("random", 4, 1, 4 * 2), ("random", 2, 3, 3 * 2),
+    ("grid", 1, 0, 2 * 3), ("grid", 2, 1, 1 + 1 * 2 * 3),
+])
+def test_expected_trials_counts_warm_start_points_as_ray_does(strategy, num_samples, points, expected):
+    from autolearn.space import SearchSpace
+    from autolearn.strategies import make_search
+
+    space = SearchSpace.from_dict({"a": {"type": "grid", "values": [1, 2]},
+                                   "b": {"type": "choice", "values": ["x", "y", "z"]}})
+    warm = [{"a": 1, "b": "x"}] * points
+    plan = make_search(strategy, space, "score", "max", 0, num_samples=num_samples, points_to_evaluate=warm)
+    assert plan.expected_trials == expected
