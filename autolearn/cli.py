@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Option → where it lands in the spec (section, key); `None` section = top level.
+_OVERRIDES: dict[str, tuple[str | None, str]] = {
+    "strategy": ("search", "strategy"), "num_samples": ("search", "num_samples"), "seed": ("search", "seed"),
+    "cpus_per_trial": ("resources", "cpus_per_trial"), "gpus_per_trial": ("resources", "gpus_per_trial"),
+    "storage": (None, "storage"), "name": (None, "name"),
+}
+
+
 def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
     """Apply command-line overrides to the spec's dict form, so errors still name spec fields."""
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
@@ -58,27 +66,16 @@ def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]
             data[key] = {}
         return data[key]
 
-    if args.strategy:
-        section("search")["strategy"] = args.strategy
-    if args.num_samples is not None:
-        section("search")["num_samples"] = args.num_samples
-    if args.seed is not None:
-        section("search")["seed"] = args.seed
-    if args.scheduler:
-        data["scheduler"] = {"name": args.scheduler}
+    for option, (where, key) in _OVERRIDES.items():
+        value = getattr(args, option)
+        if value is not None:
+            (section(where) if where else data)[key] = value
+    if args.scheduler:  # another scheduler's options do not carry over; the same one's do
+        same = isinstance(data.get("scheduler"), dict) and data["scheduler"].get("name") == args.scheduler
+        data["scheduler"] = {**(data["scheduler"] if same else {}), "name": args.scheduler}
     if args.max_epochs is not None:
-        if isinstance(data.get("task"), dict) and data["task"].get("trainable"):
-            section("scheduler")["max_t"] = args.max_epochs
-        else:
-            section("train")["epochs"] = args.max_epochs
-    if args.cpus_per_trial is not None:
-        section("resources")["cpus_per_trial"] = args.cpus_per_trial
-    if args.gpus_per_trial is not None:
-        section("resources")["gpus_per_trial"] = args.gpus_per_trial
-    if args.storage:
-        data["storage"] = args.storage
-    if args.name:
-        data["name"] = args.name
+        user_trainable = isinstance(data.get("task"), dict) and data["task"].get("trainable")
+        section("scheduler" if user_trainable else "train")["max_t" if user_trainable else "epochs"] = args.max_epochs
     return data
 
 
