@@ -27,7 +27,7 @@ TRIALS, EPOCHS = 6, 6
 pytestmark = pytest.mark.slow
 
 
-def _spec(storage: Path) -> dict:
+def _spec(storage: Path, strategy: str = "random") -> dict:
     # `slow` (test-only) stretches each epoch, so trials are caught mid-run; the kill comes from polling.
     return {
         "name": "crash", "storage": str(storage),
@@ -36,7 +36,7 @@ def _spec(storage: Path) -> dict:
         "train": {"epochs": EPOCHS, "batch_size": 64, "checkpoint_every": 1},
         "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
                   "hidden_units": {"type": "int", "low": 4, "high": 32}},
-        "search": {"strategy": "random", "num_samples": TRIALS, "seed": 7},
+        "search": {"strategy": strategy, "num_samples": TRIALS, "seed": 7},
         "resources": {"cpus_per_trial": 1},
         "run": {"inject_fault": {"kind": "slow", "seconds": 0.5}},
     }
@@ -131,10 +131,13 @@ def tmpdir_for_ray():
     shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def test_driver_killed_mid_sweep_resumes_without_losing_or_repeating_trials(tmp_path, tmpdir_for_ray):
+# gp: a model-based searcher's state (its observations and pending points) must survive the crash
+# too, or the resumed sweep would repeat or lose suggestions.
+@pytest.mark.parametrize("strategy", ["random", "gp"])
+def test_driver_killed_mid_sweep_resumes_without_losing_or_repeating_trials(tmp_path, tmpdir_for_ray, strategy):
     storage = tmp_path / "runs"
     spec = tmp_path / "crash.yaml"
-    spec.write_text(yaml.safe_dump(_spec(storage)))
+    spec.write_text(yaml.safe_dump(_spec(storage, strategy)))
     experiment = storage / "crash"
     tmpdir = tmpdir_for_ray
     proc = _sweep([str(spec)], tmpdir, start_new_session=True)
