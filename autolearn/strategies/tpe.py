@@ -18,7 +18,8 @@ def _gamma(value: Any, path: str) -> float:
 
 
 class TPESearch(ModelBasedStrategy):
-    """Options: `n_initial_points` (random trials before TPE models, default 10) and `gamma`
+    """Options: `n_initial_points` (random trials before TPE models, default 20 as in hyperopt and
+    Ray's HyperOptSearch; 10 suits small budgets in few dimensions, see docs/BENCHMARKS.md) and `gamma`
     (share of the best trials that form the "good" density, default 0.25)."""
 
     name = "tpe"
@@ -29,5 +30,5 @@ class TPESearch(ModelBasedStrategy):
         from autolearn.strategies.tpe_searcher import TPESearcher
 
         return TPESearcher(space, request.metric, request.mode, points_to_evaluate=points,
-                           n_initial_points=options.get("n_initial_points", 10),
+                           n_initial_points=options.get("n_initial_points", 20),
                            gamma=options.get("gamma", 0.25), seed=seed)

@@ -75,7 +75,7 @@ class TPESearcher(HyperOptSearch):
     """`HyperOptSearch` over an autolearn space: exact decoding and NaN-safe scores (module doc)."""
 
     def __init__(self, space: SearchSpace, metric: str, mode: str, *, points_to_evaluate: list[dict] = (),
-                 n_initial_points: int = 10, gamma: float = 0.25, seed: int | None = None) -> None:
+                 n_initial_points: int = 20, gamma: float = 0.25, seed: int | None = None) -> None:
         self._params = space
         searched = {n: p for n, p in space.items() if not is_constant(p)}
         points = [{n: encode(p, point[n]) for n, p in searched.items()} for point in points_to_evaluate]
