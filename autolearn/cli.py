@@ -80,8 +80,8 @@ def _overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]
 
 
 def load_experiment(args: argparse.Namespace) -> Any:
-    from autolearn.defaults import seed_spec
-    from autolearn.spec import Experiment, read_spec
+    from autolearn.config.defaults import seed_spec
+    from autolearn.config.spec import Experiment, read_spec
 
     if args.spec:
         data = read_spec(args.spec)
@@ -127,7 +127,7 @@ def print_summary(result: Any, out: Any = None) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from autolearn.runner import run_experiment
+    from autolearn.execution.runner import run_experiment
 
     if args.resume is not None:
         return cmd_resume(args)
@@ -156,8 +156,8 @@ _SPEC_OPTIONS = ("strategy", "num_samples", "max_epochs", "scheduler", "cpus_per
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """`--resume DIR`, or `SPEC --resume [--name N]`: continue the sweep in that folder."""
-    from autolearn.resume import check_same_spec, find_experiment, resume_experiment
-    from autolearn.runner import experiment_dir
+    from autolearn.execution.resume import check_same_spec, find_experiment, resume_experiment
+    from autolearn.execution.runner import experiment_dir
 
     if args.resume.endswith((".yaml", ".yml")) and not args.spec:  # `--resume spec.yaml`: the spec
         args.spec, args.resume = args.resume, ""
@@ -226,8 +226,8 @@ def progress_callbacks(exp: Any, quiet: bool, out: Any = None) -> list[Any]:
     """Live progress on stderr (in place on a terminal, a line every 30 s otherwise); none with --quiet."""
     if quiet:
         return []
-    from autolearn.progress import ProgressCallback, SweepProgress
-    from autolearn.runner import search_plan
+    from autolearn.inspection.progress import ProgressCallback, SweepProgress
+    from autolearn.execution.runner import search_plan
 
     progress = SweepProgress(metric=exp.metric.name, mode=exp.metric.mode,
                              expected_trials=search_plan(exp).expected_trials, max_epochs=exp.max_epochs,
@@ -245,7 +245,7 @@ def _report_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from autolearn.reporting import write_report
+    from autolearn.inspection.report import write_report
 
     report = write_report(args.experiment_dir, args.out)
     print(f"report: {report.markdown}")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 from autolearn import Experiment, run_experiment  # noqa: E402
-from autolearn.defaults import seed_spec  # noqa: E402
+from autolearn.config.defaults import seed_spec  # noqa: E402
 
 DATASETS = {
     "seed_task": None,  # the seed spec's own dataset

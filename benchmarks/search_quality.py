@@ -102,7 +102,7 @@ def optuna_search(space: SearchSpace, seed: int, max_concurrent: int) -> Any:
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
 
-    from autolearn.space import ChoiceParam, IntParam
+    from autolearn.config.space import ChoiceParam, IntParam
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dists = {}
@@ -155,7 +155,7 @@ def run_sweep(problem: str, strategy: str, seed: int, evals: int, storage: str) 
 def seed_task_sweep(strategy: str, seed: int, evals: int, storage: str) -> list[float]:
     """The seed task through `run_experiment`: 1 - best validation accuracy so far."""
     from autolearn import Experiment, run_experiment
-    from autolearn.defaults import seed_spec
+    from autolearn.config.defaults import seed_spec
 
     data = seed_spec()
     data["name"] = f"seedtask-{strategy}-{seed}"

@@ -26,8 +26,8 @@ EPOCHS = 10
 
 
 def _job():
-    from autolearn.defaults import seed_experiment
-    from autolearn.runner import prepare_job
+    from autolearn.config.defaults import seed_experiment
+    from autolearn.execution.runner import prepare_job
 
     return prepare_job(seed_experiment())
 

@@ -34,6 +34,6 @@ def storage(tmp_path):
 
 @pytest.fixture
 def seed_dict():
-    from autolearn.defaults import seed_spec
+    from autolearn.config.defaults import seed_spec
 
     return seed_spec()

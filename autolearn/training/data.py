@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from autolearn.errors import ConfigError, DataError
-from autolearn.plugins import check_kwargs, resolve
+from autolearn.config.plugins import check_kwargs, resolve
 
 
 def synthetic_classification(n_samples: int = 1000, n_features: int = 20, n_informative: int = 2,

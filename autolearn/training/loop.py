@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autolearn.spec import TRAIN_TUNABLE, ModelSpec, TrainSpec
+from autolearn.config.spec import TRAIN_TUNABLE, ModelSpec, TrainSpec
 from autolearn.training.data import Dataset
 from autolearn.training.models import build_model
 from autolearn.training.optim import FULL_BATCH, make_optimizer, make_schedule

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from autolearn.errors import ConfigError, allowed
-from autolearn.plugins import accepted_kwargs, check_kwargs, resolve
+from autolearn.config.plugins import accepted_kwargs, check_kwargs, resolve
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU,

@@ -63,11 +63,11 @@ def load_checkpoint_state(directory: str | os.PathLike[str]) -> dict[str, Any]:
 def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, Any] | None = None) -> None:
     """Ray Tune function trainable: one config of the built-in training loop.
 
-    `fault` is the test-only `run.inject_fault` (see autolearn/faults.py); None in real sweeps.
+    `fault` is the test-only `run.inject_fault` (see autolearn/testing/faults.py); None in real sweeps.
     """
     from ray import tune
 
-    from autolearn.faults import maybe_inject
+    from autolearn.testing.faults import maybe_inject
 
     _quiet()
     _threads()

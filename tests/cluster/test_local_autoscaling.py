@@ -103,7 +103,7 @@ def cluster():
 
 CAPACITY_PROBE = """
 import json, sys, ray
-from autolearn.cluster import _scan_on_head, check_resources, cluster_capacity, scan_monitor
+from autolearn.execution.cluster import _scan_on_head, check_resources, cluster_capacity, scan_monitor
 from autolearn.errors import ResourceError
 ray.init(address=sys.argv[1], logging_level="ERROR")
 gcs = ray.get_runtime_context().gcs_address

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from autolearn import Experiment, run_experiment
-from autolearn.progress import ProgressCallback, SweepProgress
+from autolearn.inspection.progress import ProgressCallback, SweepProgress
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.slow]
 TAGS = {"train/loss", "val/loss", "val/accuracy", "lr", "best/val_accuracy", "epochs"}
@@ -29,7 +29,7 @@ TAGS = {"train/loss", "val/loss", "val/accuracy", "lr", "best/val_accuracy", "ep
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory, ray_session):
-    from autolearn.defaults import seed_spec
+    from autolearn.config.defaults import seed_spec
 
     data = seed_spec()
     data.update(name="inspect", storage=str(tmp_path_factory.mktemp("inspect")),
@@ -204,7 +204,7 @@ def _check_report(report, rows: dict[str, dict], best_id: str) -> None:
 
 
 def test_report_plots_the_trial_table_and_names_the_best_config(sweep, tmp_path):
-    from autolearn.reporting import write_report
+    from autolearn.inspection.report import write_report
 
     report = write_report(sweep["dir"], tmp_path / "report")
     _check_report(report, sweep["rows"], sweep["result"].best_trial_id)
@@ -213,7 +213,7 @@ def test_report_plots_the_trial_table_and_names_the_best_config(sweep, tmp_path)
 
 
 def test_report_of_a_running_sweep_reads_the_trial_folders(sweep, tmp_path):
-    from autolearn.reporting import write_report
+    from autolearn.inspection.report import write_report
 
     running = tmp_path / "running"
     shutil.copytree(sweep["dir"], running, ignore=shutil.ignore_patterns("results.csv", "summary.json",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autolearn import Experiment, run_experiment
-from autolearn.cluster import check_resources, cluster_capacity, scan_monitor
+from autolearn.execution.cluster import check_resources, cluster_capacity, scan_monitor
 from autolearn.errors import ResourceError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 
 from autolearn import Experiment, run_experiment
 from autolearn.errors import ConfigError
-from autolearn.storage import exists, read_text, write_text
+from autolearn.results.storage import exists, read_text, write_text
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 

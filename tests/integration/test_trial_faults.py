@@ -1,7 +1,7 @@
 """Real trial faults on a real local Ray: a trial that raises or whose process dies is retried from
 its checkpoint and finishes; one that fails for good is reported once with its own traceback; one
 that runs past `run.trial_timeout` is recorded as `timeout`. Faults come from the test-only
-`run.inject_fault` hook (autolearn/faults.py)."""
+`run.inject_fault` hook (autolearn/testing/faults.py)."""
 from __future__ import annotations
 
 import json
@@ -56,7 +56,7 @@ def test_trial_that_keeps_failing_ends_as_error_with_its_traceback_shown_once(st
     print_errors(result)
     shown = capsys.readouterr().err
     assert shown.count("Traceback (most recent call last)") == 1
-    assert "autolearn/faults.py" in shown and "site-packages/ray" not in shown
+    assert "autolearn/testing/faults.py" in shown and "site-packages/ray" not in shown
     assert shown.strip().endswith("injected failure at epoch 2 (test-only hook)")
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autolearn import cli, runner
+from autolearn import cli
+from autolearn.execution import runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -190,8 +191,8 @@ def test_bad_input_through_the_real_script(tmp_path, case):
 
 def test_resume_with_the_same_spec_and_options_is_accepted(tmp_path):
     """The counterpart of the test above: the saved spec.yaml round-trips, so the check passes."""
-    from autolearn.resume import check_same_spec, find_experiment
-    from autolearn.runner import _save_spec, experiment_dir
+    from autolearn.execution.resume import check_same_spec, find_experiment
+    from autolearn.execution.runner import _save_spec, experiment_dir
 
     args = cli.build_parser().parse_args(["sweep", str(tmp_path / "spec.yaml"), "--num-samples", "3"])
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(_base(tmp_path / "runs")))

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autolearn.cluster import Capacity, NodeType, check_resources, node_types_of
+from autolearn.execution.cluster import Capacity, NodeType, check_resources, node_types_of
 from autolearn.errors import ResourceError
-from autolearn.storage import filesystem_type, warn_if_not_shared
+from autolearn.results.storage import filesystem_type, warn_if_not_shared
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = {"CPU": 8.0}
@@ -53,7 +53,7 @@ def test_a_node_type_with_max_workers_0_never_counts():
 
 def test_undeclared_node_type_resources_proceed_with_a_warning(caplog):
     # e.g. cluster/local.yaml: the launcher learns a machine's resources when it starts Ray there
-    with caplog.at_level(logging.INFO, logger="autolearn.cluster"):
+    with caplog.at_level(logging.INFO, logger="autolearn.execution.cluster"):
         check_resources(1, 1, Capacity([HEAD], [NodeType("local", {}, 2)], autoscaler=True))
         check_resources(1, 1, Capacity([HEAD], [], autoscaler=True))
     assert "could not be read" in caplog.text
@@ -67,7 +67,7 @@ def test_a_trial_must_fit_on_one_node_not_on_the_sum():
 
 
 def test_storage_warning_only_for_local_paths_on_several_nodes(tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="autolearn.storage"):
+    with caplog.at_level(logging.WARNING, logger="autolearn.results.storage"):
         assert not warn_if_not_shared(str(tmp_path), multi_node=False)
         assert not warn_if_not_shared("s3://bucket/runs", multi_node=True)
         assert warn_if_not_shared(str(tmp_path / "runs"), multi_node=True)

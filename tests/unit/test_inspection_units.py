@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autolearn.progress import ProgressCallback, SweepProgress, fmt_duration
-from autolearn.reporting.data import SweepData
-from autolearn.reporting.importance import hyperparameter_importance
-from autolearn.space import SearchSpace
+from autolearn.inspection.progress import ProgressCallback, SweepProgress, fmt_duration
+from autolearn.inspection.report.data import SweepData
+from autolearn.inspection.report.importance import hyperparameter_importance
+from autolearn.config.space import SearchSpace
 
 
 class Clock:
@@ -115,8 +115,8 @@ def test_importance_is_not_estimated_from_too_few_trials():
 def test_hparams_domains_and_values_from_the_space():
     from tensorboard.plugins.hparams import metadata
 
-    from autolearn.space import ChoiceParam
-    from autolearn.tb_hparams import experiment_summary, hparam_value, session_start_summary
+    from autolearn.config.space import ChoiceParam
+    from autolearn.inspection.hparams import experiment_summary, hparam_value, session_start_summary
 
     mixed = ChoiceParam((16, "auto"))
     assert hparam_value(mixed, 16) == "16" and hparam_value(ChoiceParam((1, 2.5)), 1) == 1.0

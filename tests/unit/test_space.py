@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from autolearn.errors import ConfigError
-from autolearn.space import ChoiceParam, FloatParam, GridParam, IntParam, SearchSpace, param_from_dict
+from autolearn.config.space import ChoiceParam, FloatParam, GridParam, IntParam, SearchSpace, param_from_dict
 
 
 @pytest.mark.parametrize("spec, path, words", [

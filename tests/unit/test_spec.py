@@ -6,7 +6,7 @@ import copy
 import pytest
 
 from autolearn.errors import ConfigError
-from autolearn.spec import Experiment, load_spec
+from autolearn.config.spec import Experiment, load_spec
 
 
 def _with(base: dict, dotted: str, value) -> dict:

@@ -9,11 +9,11 @@ from typing import Any, Callable
 
 import pytest
 
-from autolearn.defaults import seed_spec
+from autolearn.config.defaults import seed_spec
 from autolearn.errors import ConfigError
-from autolearn.space import SearchSpace
-from autolearn.spec import Experiment
-from autolearn.strategies import STRATEGIES, make_search
+from autolearn.config.space import SearchSpace
+from autolearn.config.spec import Experiment
+from autolearn.search.strategies import STRATEGIES, make_search
 
 PARAMS = {
     "float": {"type": "float", "low": -1.5, "high": 2.0},
@@ -282,8 +282,8 @@ def test_only_grid_parameters_are_rejected(strategy: str) -> None:
     ("grid", 1, 0, 2 * 3), ("grid", 2, 1, 1 + 1 * 2 * 3),
 ])
 def test_expected_trials_counts_warm_start_points_as_ray_does(strategy, num_samples, points, expected):
-    from autolearn.space import SearchSpace
-    from autolearn.strategies import make_search
+    from autolearn.config.space import SearchSpace
+    from autolearn.search.strategies import make_search
 
     space = SearchSpace.from_dict({"a": {"type": "grid", "values": [1, 2]},
                                    "b": {"type": "choice", "values": ["x", "y", "z"]}})

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from autolearn.errors import ConfigError
-from autolearn.spec import ModelSpec, TrainSpec
+from autolearn.config.spec import ModelSpec, TrainSpec
 from autolearn.training.data import DATASETS, load_dataset
 from autolearn.training.loop import Fitter, TrainJob, evaluate_on_test
 from autolearn.training.models import build_model

@@ -1,0 +1,93 @@
+"""Continue an interrupted sweep from its experiment folder.
+
+Ray Tune keeps the state of an experiment (trials, their last checkpoints, the searcher) in the
+folder; `Tuner.restore` reads it back. Finished trials are kept as they are, trials that were
+running go on from their last checkpoint, pending ones run, and the searcher suggests only what
+it had not suggested yet. autolearn adds what Ray needs from us: the same trainable, rebuilt from
+the `spec.yaml` that `run_experiment` saved next to Ray's state.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Sequence
+
+from autolearn.errors import ConfigError
+from autolearn.results import SweepResult
+from autolearn.config.spec import Experiment, load_spec
+
+log = logging.getLogger(__name__)
+
+
+def find_experiment(path: str | Path) -> tuple[Path, Experiment]:
+    """The experiment folder and its saved spec, or a ConfigError naming what is missing."""
+    from autolearn.execution.runner import SPEC_FILE
+
+    directory = Path(path).expanduser().resolve()
+    if not directory.is_dir():
+        raise ConfigError("resume", f"{str(path)!r} is not an experiment folder (no such directory)")
+    if not (directory / SPEC_FILE).is_file():
+        raise ConfigError("resume", f"{str(path)!r} holds no autolearn experiment (no {SPEC_FILE}); "
+                          "give the folder a sweep created, e.g. runs/NAME")
+    exp = load_spec(directory / SPEC_FILE)
+    # The folder may have moved since: Ray restores from where it is now, and so do we.
+    return directory, replace(exp, storage=str(directory.parent), name=directory.name)
+
+
+def check_same_spec(exp: Experiment, saved: Experiment) -> None:
+    """`--resume` with a spec: it must be the spec the sweep started with (Ray cannot change it)."""
+    mine, theirs = exp.to_dict(), saved.to_dict()
+    for section in mine:
+        if section not in ("name", "storage") and mine[section] != theirs.get(section):
+            raise ConfigError(section, f"differs from the spec the experiment {saved.name!r} was started "
+                              f"with ({theirs.get(section)!r}); resume with the same spec and options, "
+                              "or start a new sweep with another --name")
+
+
+def resume_experiment(path: str | Path, *, address: str | None = None,
+                      callbacks: Sequence[Any] = ()) -> SweepResult:
+    """Run an interrupted sweep to its end and return (and save) its `SweepResult`.
+
+    `callbacks` (the CLI's live progress) join the callbacks restored with Ray's state.
+    """
+    from ray import tune
+
+    from autolearn.execution import runner
+
+    directory, exp = find_experiment(path)
+    if not tune.Tuner.can_restore(str(directory)):
+        # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
+        log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
+        return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks)
+    started = time.monotonic()
+    job, started_ray = runner.start(exp, address)
+    # The restored run config already holds the per-trial file loggers runner chose; stop Ray adding
+    # its default ones (a TensorBoard copy in every trial folder) on top, as runner does.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    try:
+        runner.check_resources(exp)
+        tuner = tune.Tuner.restore(str(directory), runner.build_trainable(exp, job),
+                                   resume_unfinished=True, resume_errored=False)
+        _add_callbacks(tuner, callbacks)
+        grid = tuner.fit()
+        result = runner.collect(exp, grid, job, time.monotonic() - started)
+    finally:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+    return result
+
+
+def _add_callbacks(tuner: Any, callbacks: Sequence[Any]) -> None:
+    """Tuner.restore takes no new callbacks; its run config (restored from tuner.pkl) does."""
+    if not callbacks:
+        return
+    run_config = getattr(getattr(tuner, "_local_tuner", None), "_run_config", None)
+    if run_config is None:  # Ray client mode: the restored tuner lives elsewhere; no live progress
+        log.warning("cannot attach live progress to a restored sweep over Ray client")
+        return
+    run_config.callbacks = [*(run_config.callbacks or []), *callbacks]

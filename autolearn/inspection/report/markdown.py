@@ -1,0 +1,85 @@
+"""`report.md`: the plots embedded with the best configuration and the trial table."""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Mapping
+
+from autolearn.inspection.report.data import SweepData
+from autolearn.inspection.report.importance import Importance
+
+SECTIONS = (  # (file, heading, one line on how to read it)
+    ("best_so_far.png", "Best score so far",
+     "Left: each trial's best score (grey) and the best so far, in trial order. Right: the best so far "
+     "against wall-clock time."),
+    ("learning_curves.png", "Learning curves",
+     "Every trial's metric per epoch; the end marker says how it ended (x: stopped early by the scheduler)."),
+    ("parallel_coordinates.png", "Parallel coordinates",
+     "One line per trial through its hyperparameters, coloured by score (best drawn on top)."),
+    ("score_vs_params.png", "Score against each hyperparameter", "Each dot is one trial's best score."),
+)
+
+
+def fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _counts(data: SweepData) -> str:
+    counts = data.table["status"].value_counts()
+    words = {"stopped": "stopped early", "error": "errored", "timeout": "timed out"}
+    return ", ".join(f"{n} {words.get(s, s)}" for s, n in counts.items())
+
+
+def _best(data: SweepData) -> list[str]:
+    best = data.best_row()
+    if best is None:
+        return ["No trial has produced a usable score yet."]
+    epoch = best.get("best_epoch")
+    at = f" at epoch {int(epoch)}" if isinstance(epoch, numbers.Real) and math.isfinite(epoch) else ""
+    lines = [f"Trial `{best['trial_id']}` reached {data.metric} = **{best[data.score_column]:.4f}**{at}.", ""]
+    lines += _table(["hyperparameter", "value"], [[k, _plain(best[k])] for k in data.hparams])
+    tests = {k: v for k, v in data.summary.items() if k.startswith("test_") and isinstance(v, (int, float))}
+    if tests and data.summary.get("best_trial_id") == best["trial_id"]:
+        lines += ["", "On the held-out test split: " + ", ".join(f"{k} = {v:.4f}" for k, v in tests.items()) + "."]
+    return lines
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def best_config(data: SweepData) -> dict[str, Any] | None:
+    best = data.best_row()
+    return None if best is None else {k: _plain(best[k]) for k in data.hparams}
+
+
+def render(data: SweepData, images: Mapping[str, str], importance: Importance) -> str:
+    """The whole `report.md`; `images` maps each PNG's file name to its path relative to the report."""
+    state = "finished" if data.finished else "still running (or interrupted): this is what it has written so far"
+    out = [f"# Sweep report: {data.directory.name}", "",
+           f"Metric `{data.metric}` ({data.mode}); {len(data.table)} trials: {_counts(data)}. Sweep {state}.", "",
+           "## Best configuration", "", *_best(data), ""]
+    for file, heading, note in SECTIONS:
+        if file in images:
+            out += [f"## {heading}", "", note, "", f"![{heading}]({images[file]})", ""]
+    out += ["## Hyperparameter importance", ""]
+    if "importance.png" in images:
+        out += [f"![hyperparameter importance]({images['importance.png']})", ""]
+        out += _table(["hyperparameter", "importance"],
+                      [[k, v] for k, v in sorted(importance.values.items(), key=lambda kv: -kv[1])]) + [""]
+    out += [f"*Method:* {importance.method}", "", "## Trials", ""]
+    columns = ["trial_id", "status", "epochs", *data.hparams, data.metric, data.score_column]
+    columns = [c for c in columns if c in data.table.columns]
+    out += _table(columns, data.table[columns].values.tolist())
+    return "\n".join(out) + "\n"

@@ -1,0 +1,17 @@
+"""HOW a sweep searches: strategies (grid, random, tpe, gp, ...) and early-stopping schedulers.
+
+Every strategy reads the one `SearchSpace` of `config/space.py` and turns it into Ray Tune's
+search algorithm; schedulers decide per report whether a trial goes on. This package registers
+its spec checks with `config.validation`, so a bad strategy option fails when the spec loads.
+"""
+from __future__ import annotations
+
+from autolearn.config.validation import register_check
+from autolearn.search.checks import check_search
+from autolearn.search.schedulers import SCHEDULERS, make_scheduler
+from autolearn.search.strategies import STRATEGIES, SearchPlan, SearchRequest, Strategy, get_strategy, make_search
+
+__all__ = ["SCHEDULERS", "STRATEGIES", "SearchPlan", "SearchRequest", "Strategy", "get_strategy",
+           "make_scheduler", "make_search"]
+
+register_check("search", check_search)

@@ -1,0 +1,43 @@
+"""Exhaustive search: every combination of the finite values of every parameter."""
+from __future__ import annotations
+
+import math
+
+from autolearn.errors import ConfigError
+from autolearn.config.space import MAX_GRID_POINTS
+from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy
+
+
+class GridSearch(Strategy):
+    """`choice`, `grid`, `int` and stepped `float` parameters are enumerated; `num_samples` repeats
+    the whole grid (useful to average noisy trials), it does not cap it."""
+
+    name = "grid"
+
+    def check(self, request: SearchRequest) -> None:
+        super().check(request)
+        sizes = []
+        for name, param in request.space.items():
+            values = param.grid_values()
+            if values is None:
+                raise ConfigError(f"space.{name}", f"grid search needs finite values, but {name} is a "
+                                  f"continuous {param.kind} range; give it `step`, or make it "
+                                  "{type: grid, values: [...]}, or use strategy random/tpe/gp")
+            sizes.append(len(values))
+        total = math.prod(sizes)
+        if total > MAX_GRID_POINTS:
+            raise ConfigError("space", f"the grid has {total} combinations (more than {MAX_GRID_POINTS}); "
+                              "narrow the ranges or use a sampling strategy")
+
+    def build(self, request: SearchRequest) -> SearchPlan:
+        from ray import tune
+        from ray.tune.search.basic_variant import BasicVariantGenerator
+
+        space = {name: tune.grid_search(p.grid_values()) for name, p in request.space.items()}
+        size = math.prod(len(p.grid_values()) for p in request.space.values())
+        generator = BasicVariantGenerator(max_concurrent=request.max_concurrent or 0,
+                                          points_to_evaluate=[dict(p) for p in request.points_to_evaluate] or None)
+        return SearchPlan(param_space=space, num_samples=request.num_samples, search_alg=generator,
+                          # Each warm-start point is one trial and replaces one pass over the grid.
+                          expected_trials=len(request.points_to_evaluate)
+                          + max(request.num_samples - len(request.points_to_evaluate), 0) * size)

@@ -1,0 +1,108 @@
+"""What the sequential model-based strategies (`tpe`, `gp`) share: option checks, the score rule,
+and the crossing of `grid` parameters with a Bayesian search.
+
+`grid` parameters promise that every one of their values is tried, under every strategy. A Bayesian
+searcher cannot honour that by itself (its suggestions are its own), so `GridCross` runs one
+independent searcher per grid combination, each over the remaining parameters, and hands trials
+out round-robin: with `num_samples: n` and a grid of k combinations the sweep runs n × k trials, n
+per combination, exactly like `random`. Each combination's model only learns from its own trials,
+which is the honest reading of "search the rest once per grid value".
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from abc import abstractmethod
+from typing import Any, Callable, ClassVar, Mapping
+
+from autolearn.errors import ConfigError, allowed
+from autolearn.config.space import GridParam, SearchSpace, as_number
+from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy, limit_concurrency
+
+OptionCheck = Callable[[Any, str], Any]
+
+
+def positive_int(value: Any, path: str) -> int:
+    out = int(as_number(value, path, integer=True))
+    if out < 1:
+        raise ConfigError(path, f"must be an integer >= 1, got {out}")
+    return out
+
+
+def non_negative(value: Any, path: str) -> float:
+    out = float(as_number(value, path))
+    if out < 0:
+        raise ConfigError(path, f"must be >= 0, got {out}")
+    return out
+
+
+def score_of(result: Mapping[str, Any] | None, metric: str) -> float | None:
+    """The metric of a finished trial, or None when it diverged, errored or never reported it.
+
+    Searchers turn None into the worst score: a diverged region must look bad, not be forgotten
+    (and NaN must never reach a library that sorts or regresses on scores).
+    """
+    if not result or result.get("diverged"):
+        return None
+    value = result.get(metric)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value = getattr(value, "item", lambda: None)()
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return float(value)
+
+
+class ModelBasedStrategy(Strategy):
+    """Base of `tpe` and `gp`: a searcher of ours, `max_concurrent` applied, grids crossed."""
+
+    options: ClassVar[dict[str, OptionCheck]] = {"n_initial_points": positive_int}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.option_names = frozenset(cls.options)
+
+    def check(self, request: SearchRequest) -> None:
+        super().check(request)
+        self.read_options(request.options)
+        searched = [n for n, p in request.space.items() if not isinstance(p, GridParam)]
+        if not searched:
+            raise ConfigError("space", f"strategy {self.name!r} needs at least one searched (non-grid) "
+                              "parameter; with only grid parameters use strategy 'grid'")
+        for i, point in enumerate(request.points_to_evaluate):
+            missing = [n for n in searched if n not in point]
+            if missing:
+                raise ConfigError(f"search.points_to_evaluate[{i}]",
+                                  f"gives no value for {missing[0]!r}; strategy {self.name!r} needs a "
+                                  f"value for every searched parameter ({allowed(searched)})")
+
+    def read_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Checked, typed options; cross-option rules belong in subclasses."""
+        return {key: self.options[key](value, f"search.{key}") for key, value in options.items()}
+
+    @abstractmethod
+    def make_searcher(self, request: SearchRequest, space: SearchSpace, seed: int | None,
+                      points: list[dict[str, Any]], options: dict[str, Any]) -> Any:
+        """One Ray Tune `Searcher` over `space` (no grid parameters in it)."""
+
+    def build(self, request: SearchRequest) -> SearchPlan:
+        options = self.read_options(request.options)
+        grid = {n: p for n, p in request.space.items() if isinstance(p, GridParam)}
+        rest = SearchSpace({n: p for n, p in request.space.items() if n not in grid})
+        combos = [dict(zip(grid, values)) for values in itertools.product(*(p.values for p in grid.values()))]
+
+        def searcher_for(i: int, combo: dict[str, Any]) -> Any:
+            points = [{k: v for k, v in p.items() if k in rest} for p in request.points_to_evaluate
+                      if all(p.get(k, v) == v for k, v in combo.items())]
+            seed = None if request.seed is None else request.seed + i
+            return self.make_searcher(request, rest, seed, points, options)
+
+        searchers = [searcher_for(i, combo) for i, combo in enumerate(combos)]
+        if grid:
+            from autolearn.search.strategies.grid_cross import GridCross
+
+            searcher = GridCross(combos, searchers, request.metric, request.mode)
+        else:
+            searcher = searchers[0]
+        total = request.num_samples * len(combos)
+        return SearchPlan(param_space={}, num_samples=total,
+                          search_alg=limit_concurrency(searcher, request.max_concurrent), expected_trials=total)

@@ -1,0 +1,1 @@
+"""Helpers for autolearn's own tests (fault injection); never read by a real sweep."""

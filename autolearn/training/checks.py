@@ -1,0 +1,66 @@
+"""The built-in training loop's checks of a spec: data set, model, metric, and every searched value.
+
+Registered with `config.validation` by this package's `__init__`: only this layer knows which
+datasets, models, optimizers and schedules exist, so only it can say a name is wrong.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from autolearn.config.sections import BUILTIN_METRICS, TRAIN_TUNABLE, check_train_value
+from autolearn.config.space import ChoiceParam, FloatParam, IntParam, Param
+from autolearn.errors import ConfigError, allowed
+
+if TYPE_CHECKING:
+    from autolearn.config.spec import Experiment
+
+_NAMED = {"optimizer": "optimizer", "lr_schedule": "lr schedule"}
+
+
+def check_training_value(key: str, value: Any, path: str) -> Any:
+    """`check_train_value` plus the names only this layer knows (optimizers, LR schedules)."""
+    value = check_train_value(key, value, path)
+    if key in _NAMED:
+        from autolearn.training.optim import OPTIMIZERS, SCHEDULES
+
+        registry = OPTIMIZERS if key == "optimizer" else SCHEDULES
+        if value not in registry:
+            raise ConfigError(path, f"unknown {_NAMED[key]} {value!r}; allowed: {allowed(registry)}")
+    return value
+
+
+def check_builtin(exp: "Experiment") -> None:
+    """Everything the built-in loop will build exists and takes the options given."""
+    if not exp.uses_builtin_trainable:
+        return
+    from autolearn.training.data import check_dataset
+    from autolearn.training.models import model_builder, model_param_names
+
+    for key in _NAMED:
+        check_training_value(key, getattr(exp.train, key), f"train.{key}")
+    check_dataset(exp.task.dataset.name, dict(exp.task.dataset.params))
+    model_builder(exp.model.name, dict(exp.model.params))
+    model_keys = model_param_names(exp.model.name)
+    if exp.metric.name not in BUILTIN_METRICS:
+        raise ConfigError("metric.name", f"the built-in training loop reports {allowed(BUILTIN_METRICS)}; "
+                          f"got {exp.metric.name!r}")
+    for key, param in exp.space.items():
+        path = f"space.{key}"
+        if key in TRAIN_TUNABLE:
+            _check_values(key, param, path, check_training_value)
+        elif key == "epochs":
+            raise ConfigError(path, "epochs is the budget of every trial, not a hyperparameter; "
+                              "set train.epochs (or --max-epochs) and use scheduler asha to stop early")
+        elif model_keys is not None and key not in model_keys:
+            raise ConfigError(path, f"no model or train field is named {key!r}; allowed: "
+                              f"{allowed(list(TRAIN_TUNABLE) + model_keys)}")
+
+
+def _check_values(key: str, param: Param, path: str, check: Callable[[str, Any, str], Any]) -> None:
+    """Every value a parameter can take must be a valid setting (e.g. each optimizer name)."""
+    if isinstance(param, ChoiceParam):
+        for value in param.values:
+            check(key, value, f"{path}.values")
+    elif isinstance(param, (FloatParam, IntParam)):
+        check(key, param.low, f"{path}.low")
+        check(key, param.high, f"{path}.high")
