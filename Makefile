@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: sweep test test-fast bench install clean
+.PHONY: sweep test test-fast lint bench install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ install: $(STAMP)
 sweep: $(STAMP)
 	$(PY) scripts/sweep.py $(ARGS)
 
-test: $(STAMP)
-	$(PY) -m pytest tests $(ARGS)
+test: lint
+	$(PY) -m pytest tests --durations=15 $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check autolearn tests benchmarks scripts examples
+	$(VENV)/bin/mypy
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not slow and not cluster" $(ARGS)

@@ -6,9 +6,25 @@ The public API. The package's folders are the flow of a sweep (see docs/ARCHITEC
 """
 from __future__ import annotations
 
-from autolearn.config import (ChoiceParam, DatasetSpec, Experiment, FloatParam, GridParam, IntParam, MetricSpec,
-                              ModelSpec, ResourcesSpec, RunSpec, SchedulerSpec, SearchSpace, SearchSpec, SplitSpec,
-                              TaskSpec, TrainSpec, load_spec)
+from autolearn.config import (
+                              ChoiceParam,
+                              DatasetSpec,
+                              Experiment,
+                              FloatParam,
+                              GridParam,
+                              IntParam,
+                              MetricSpec,
+                              ModelSpec,
+                              ResourcesSpec,
+                              RunSpec,
+                              SchedulerSpec,
+                              SearchSpace,
+                              SearchSpec,
+                              SplitSpec,
+                              TaskSpec,
+                              TrainSpec,
+                              load_spec,
+)
 from autolearn.errors import AutolearnError, ConfigError, DataError, ResourceError, SweepError
 from autolearn.execution import resume_experiment, run, run_experiment
 from autolearn.results import SweepResult

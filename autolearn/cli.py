@@ -10,7 +10,8 @@ import logging
 import math
 import sys
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from autolearn.errors import AutolearnError, ConfigError, ResourceError
 
@@ -226,8 +227,8 @@ def progress_callbacks(exp: Any, quiet: bool, out: Any = None) -> list[Any]:
     """Live progress on stderr (in place on a terminal, a line every 30 s otherwise); none with --quiet."""
     if quiet:
         return []
-    from autolearn.inspection.progress import ProgressCallback, SweepProgress
     from autolearn.execution.runner import search_plan
+    from autolearn.inspection.progress import ProgressCallback, SweepProgress
 
     progress = SweepProgress(metric=exp.metric.name, mode=exp.metric.mode,
                              expected_trials=search_plan(exp).expected_trials, max_epochs=exp.max_epochs,

@@ -5,7 +5,8 @@ reading it has a spec file open and should be able to fix it without reading our
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 class AutolearnError(Exception):

@@ -24,7 +24,7 @@ import sys
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -80,9 +80,8 @@ def _ray_tune(configs: list[dict], reuse: bool) -> None:
     job = _job()
 
     def trainable(config, job, configs):
-        from ray import tune as rt
-
         import torch
+        from ray import tune as rt
 
         from autolearn.training.loop import Fitter
 

@@ -13,7 +13,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import autolearn  # noqa: E402
+import autolearn
 
 
 class ResidualMLP(nn.Module):

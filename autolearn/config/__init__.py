@@ -7,9 +7,20 @@ it is built; the checks that need a component's knowledge are registered by `sea
 from __future__ import annotations
 
 from autolearn.config.defaults import seed_experiment, seed_spec
-from autolearn.config.sections import (BUILTIN_METRICS, TRAIN_TUNABLE, DatasetSpec, MetricSpec, ModelSpec,
-                                       ResourcesSpec, RunSpec, SchedulerSpec, SearchSpec, SplitSpec, TaskSpec,
-                                       TrainSpec)
+from autolearn.config.sections import (
+                                       BUILTIN_METRICS,
+                                       TRAIN_TUNABLE,
+                                       DatasetSpec,
+                                       MetricSpec,
+                                       ModelSpec,
+                                       ResourcesSpec,
+                                       RunSpec,
+                                       SchedulerSpec,
+                                       SearchSpec,
+                                       SplitSpec,
+                                       TaskSpec,
+                                       TrainSpec,
+)
 from autolearn.config.space import ChoiceParam, FloatParam, GridParam, IntParam, Param, SearchSpace
 from autolearn.config.spec import Experiment, load_spec, read_spec
 

@@ -6,11 +6,12 @@ path; checks that need two sections at once live in `validation.py`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
-from autolearn.errors import ConfigError, allowed
 from autolearn.config.space import as_number
+from autolearn.errors import ConfigError, allowed
 
 Mode = Literal["min", "max"]
 BUILTIN_METRICS = ("val_accuracy", "val_loss", "train_loss")
@@ -70,7 +71,7 @@ class DatasetSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "task.dataset") -> "DatasetSpec":
+    def from_dict(cls, data: Any, path: str = "task.dataset") -> DatasetSpec:
         if isinstance(data, DatasetSpec):
             return data
         name, params = _split_named(data, path)
@@ -89,7 +90,7 @@ class SplitSpec:
     random_state: int | None = 42
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "task.split") -> "SplitSpec":
+    def from_dict(cls, data: Any, path: str = "task.split") -> SplitSpec:
         if isinstance(data, SplitSpec):
             return data
         data = _mapping(data, path)
@@ -118,7 +119,7 @@ class TaskSpec:
     params: Mapping[str, Any] = field(default_factory=dict)  # fixed config values for `trainable`
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "task") -> "TaskSpec":
+    def from_dict(cls, data: Any, path: str = "task") -> TaskSpec:
         if isinstance(data, TaskSpec):
             return data
         data = _mapping(data, path)
@@ -143,7 +144,7 @@ class ModelSpec:
     params: Mapping[str, Any] = field(default_factory=lambda: {"hidden_units": 64, "depth": 2})
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "model") -> "ModelSpec":
+    def from_dict(cls, data: Any, path: str = "model") -> ModelSpec:
         if isinstance(data, ModelSpec):
             return data
         name, params = _split_named(data, path, default="mlp")
@@ -177,7 +178,7 @@ class TrainSpec:
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "train") -> "TrainSpec":
+    def from_dict(cls, data: Any, path: str = "train") -> TrainSpec:
         if isinstance(data, TrainSpec):
             data = {f.name: getattr(data, f.name) for f in fields(data)}
         data = _mapping(data, path)
@@ -227,7 +228,7 @@ class SearchSpec:
             object.__setattr__(self, "num_samples", 1 if self.strategy == "grid" else 10)
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "search") -> "SearchSpec":
+    def from_dict(cls, data: Any, path: str = "search") -> SearchSpec:
         if isinstance(data, SearchSpec):
             return data
         strategy, rest = _split_named(data, path, key="strategy", default="random")
@@ -256,7 +257,7 @@ class SchedulerSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "scheduler") -> "SchedulerSpec":
+    def from_dict(cls, data: Any, path: str = "scheduler") -> SchedulerSpec:
         if isinstance(data, SchedulerSpec):
             return data
         name, options = _split_named(data, path, default="fifo")
@@ -269,7 +270,7 @@ class MetricSpec:
     mode: Mode = "max"
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "metric") -> "MetricSpec":
+    def from_dict(cls, data: Any, path: str = "metric") -> MetricSpec:
         if isinstance(data, MetricSpec):
             return data
         if isinstance(data, str):
@@ -291,7 +292,7 @@ class ResourcesSpec:
     gpus_per_trial: float = 0.0
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "resources") -> "ResourcesSpec":
+    def from_dict(cls, data: Any, path: str = "resources") -> ResourcesSpec:
         if isinstance(data, ResourcesSpec):
             return data
         data = _mapping(data, path)
@@ -317,7 +318,7 @@ class RunSpec:
     inject_fault: Mapping[str, Any] | None = None  # TEST-ONLY: see autolearn/testing/faults.py
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "run") -> "RunSpec":
+    def from_dict(cls, data: Any, path: str = "run") -> RunSpec:
         if isinstance(data, RunSpec):
             return data
         data = _mapping(data, path)
@@ -328,7 +329,7 @@ class RunSpec:
         if data.get("trial_timeout") is not None:
             out["trial_timeout"] = _float(data["trial_timeout"], f"{path}.trial_timeout", 0.0, low_open=True)
         if data.get("inject_fault") is not None:
-            from autolearn.testing.faults import check_fault  # noqa: layering (moves out: test hook)
+            from autolearn.testing.faults import check_fault  # layering: moves out (test hook)
 
             out["inject_fault"] = check_fault(data["inject_fault"], f"{path}.inject_fault")
         return cls(**out)

@@ -7,8 +7,9 @@ exactly one place (`to_tune`). Bounds are inclusive for every type, unlike Ray's
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, ClassVar
 
 from autolearn.errors import ConfigError, allowed
 
@@ -258,7 +259,7 @@ class SearchSpace(Mapping[str, Param]):
                 raise ConfigError(f"space.{name}", f"expected a Param (FloatParam, IntParam, ...), got {p!r}")
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "space") -> "SearchSpace":
+    def from_dict(cls, data: Any, path: str = "space") -> SearchSpace:
         if data is None:
             return cls()
         if not isinstance(data, Mapping):

@@ -7,18 +7,34 @@ validated in `__post_init__`, before Ray starts, so a typo costs a second, not a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
-from autolearn.errors import ConfigError
-from autolearn.config.sections import (BUILTIN_METRICS, TRAIN_TUNABLE, DatasetSpec, MetricSpec, Mode, ModelSpec,
-                                ResourcesSpec, RunSpec, SchedulerSpec, SearchSpec, SplitSpec, TaskSpec,
-                                TrainSpec, _export_name, _no_unknown, check_train_value)
+from autolearn.config.sections import (
+    BUILTIN_METRICS,
+    TRAIN_TUNABLE,
+    DatasetSpec,
+    MetricSpec,
+    Mode,
+    ModelSpec,
+    ResourcesSpec,
+    RunSpec,
+    SchedulerSpec,
+    SearchSpec,
+    SplitSpec,
+    TaskSpec,
+    TrainSpec,
+    _export_name,
+    _no_unknown,
+    check_train_value,
+)
 from autolearn.config.space import SearchSpace
 from autolearn.config.validation import check_experiment
+from autolearn.errors import ConfigError
 
 __all__ = ["BUILTIN_METRICS", "TRAIN_TUNABLE", "DatasetSpec", "Experiment", "MetricSpec", "Mode", "ModelSpec",
            "ResourcesSpec", "RunSpec", "SchedulerSpec", "SearchSpec", "SplitSpec", "TaskSpec", "TrainSpec",
@@ -87,12 +103,12 @@ class Experiment:
         max_t = self.scheduler.options.get("max_t")
         return int(max_t) if max_t is not None else None
 
-    def with_overrides(self, **changes: Any) -> "Experiment":
+    def with_overrides(self, **changes: Any) -> Experiment:
         """A copy with some sections replaced (and the whole re-validated)."""
         return replace(self, **changes)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "spec") -> "Experiment":
+    def from_dict(cls, data: Any, source: str = "spec") -> Experiment:
         if not isinstance(data, Mapping):
             raise ConfigError("", f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}

@@ -9,7 +9,8 @@ imports both layers, and Python runs a package's `__init__` before any of its su
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from autolearn.config.plugins import import_object
 
@@ -30,7 +31,7 @@ def registered_checks() -> dict[str, ExperimentCheck]:
     return dict(_CHECKS)
 
 
-def check_experiment(exp: "Experiment") -> None:
+def check_experiment(exp: Experiment) -> None:
     """Run every registered check; the first problem raises a `ConfigError` naming its field."""
     if not exp.uses_builtin_trainable and not callable(exp.task.trainable):
         import_object(exp.task.trainable, "task.trainable")

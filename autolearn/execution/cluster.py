@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from autolearn.errors import ResourceError
 
@@ -105,7 +106,7 @@ def _gcs_node_groups() -> list[NodeType] | None:
         from ray._private.state import state
 
         config = state.get_cluster_config()
-    except Exception:  # noqa: BLE001 - optional source; the monitor's file is the other
+    except Exception:
         log.debug("no cluster config in the GCS", exc_info=True)
         return None
     if config is None or not config.node_group_configs:
@@ -137,7 +138,7 @@ def cluster_capacity() -> Capacity:
     if found is None:
         try:
             found = _scan_on_head(gcs_address)
-        except Exception:  # noqa: BLE001 - e.g. the head has no room for a task right now
+        except Exception:
             log.debug("could not read the autoscaler config on the head node", exc_info=True)
     if found is not None:
         config = found["config"]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from autolearn.config.spec import Experiment, load_spec
 from autolearn.errors import ConfigError
 from autolearn.results import SweepResult
-from autolearn.config.spec import Experiment, load_spec
 
 log = logging.getLogger(__name__)
 

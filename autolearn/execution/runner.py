@@ -9,13 +9,13 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from autolearn.results import storage
-from autolearn.errors import ConfigError, SweepError
-from autolearn.results import SweepResult, pick_best, trial_row
 from autolearn.config.spec import Experiment, load_spec
+from autolearn.errors import ConfigError, SweepError
+from autolearn.results import SweepResult, pick_best, storage, trial_row
 from autolearn.search.strategies import SearchPlan, SearchRequest, get_strategy
 
 log = logging.getLogger(__name__)
@@ -146,8 +146,8 @@ def make_tuner(exp: Experiment, job: Any, plan: SearchPlan, callbacks: Sequence[
 
     from autolearn.execution.stopping import TrialStopper
     from autolearn.inspection.failures import FailureReporter
-    from autolearn.search.schedulers import make_scheduler
     from autolearn.inspection.tensorboard import TensorBoardCallback
+    from autolearn.search.schedulers import make_scheduler
 
     run_config = tune.RunConfig(
         name=exp.name, storage_path=_storage_path(exp), verbose=0,

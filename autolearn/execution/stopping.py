@@ -6,7 +6,9 @@ training (checked at each report, so a trial ends at the first epoch boundary pa
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
+
 
 class TrialStopper:
     """Stop a trial at `max_epochs` reports or once `time_total_s` reaches `timeout`.

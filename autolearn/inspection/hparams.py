@@ -10,10 +10,11 @@ session status knows only success and failure, and early stopping is neither.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from autolearn.results import STATUSES
 from autolearn.config.space import ChoiceParam, FloatParam, IntParam, Param
+from autolearn.results import STATUSES
 
 STATUS_HPARAM = "status"
 # How a trial's end reads in TensorBoard's own session status (the `status` hparam says more).

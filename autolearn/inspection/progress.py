@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import numbers
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, TextIO
 
 from ray.tune import Callback
 

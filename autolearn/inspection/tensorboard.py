@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 import numbers
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ray.tune import Callback
 
@@ -111,8 +112,8 @@ class TensorBoardCallback(Callback):
 
     def _finish(self, trial: Any, error: bool) -> None:
         """Write the trial's HParams session (values, status, epochs) and close its run."""
-        from autolearn.results import classify
         from autolearn.inspection.hparams import session_end_summary, session_start_summary
+        from autolearn.results import classify
 
         last = dict(trial.last_result or {})
         status = classify(last, True if error else None, self.max_epochs, self.timeout)

@@ -5,7 +5,8 @@ reads it from here, so a new status is added once.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 STATUSES = ("finished", "stopped", "diverged", "timeout", "error")
 

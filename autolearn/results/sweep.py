@@ -10,9 +10,10 @@ import csv
 import io
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from autolearn.results import storage
 from autolearn.results.status import STATUSES, classify

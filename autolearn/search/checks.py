@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from autolearn.config.spec import Experiment
 
 
-def check_search(exp: "Experiment") -> None:
+def check_search(exp: Experiment) -> None:
     """The strategy can honour the space and its options; the scheduler's options fit the budget."""
     get_strategy(exp.search.strategy).check(SearchRequest.from_experiment(exp))
     check_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs)

@@ -5,10 +5,11 @@ Time is counted in `training_iteration` (one per report: an epoch of the built-i
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from autolearn.errors import ConfigError, allowed
 from autolearn.config.plugins import check_kwargs
+from autolearn.errors import ConfigError, allowed
 
 TIME_ATTR = "training_iteration"
 

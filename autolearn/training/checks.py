@@ -5,7 +5,8 @@ datasets, models, optimizers and schedules exist, so only it can say a name is w
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from autolearn.config.sections import BUILTIN_METRICS, TRAIN_TUNABLE, check_train_value
 from autolearn.config.space import ChoiceParam, FloatParam, IntParam, Param
@@ -29,7 +30,7 @@ def check_training_value(key: str, value: Any, path: str) -> Any:
     return value
 
 
-def check_builtin(exp: "Experiment") -> None:
+def check_builtin(exp: Experiment) -> None:
     """Everything the built-in loop will build exists and takes the options given."""
     if not exp.uses_builtin_trainable:
         return

@@ -5,14 +5,15 @@ fields (checked against its signature at load time). Users plug in their own wit
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from autolearn.errors import ConfigError, DataError
 from autolearn.config.plugins import check_kwargs, resolve
+from autolearn.errors import ConfigError, DataError
 
 
 def synthetic_classification(n_samples: int = 1000, n_features: int = 20, n_informative: int = 2,
@@ -150,7 +151,7 @@ def load_dataset(name: Any, params: dict[str, Any], test: float = 0.2, validatio
     mean = x_train.mean(axis=axes, keepdims=True)
     std = x_train.std(axis=axes, keepdims=True)
     std[std == 0] = 1.0
-    scale = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
+    scale = lambda a: ((a - mean) / std).astype(np.float32)
     return Dataset(scale(x_train), y_train, scale(x_val), y_val, scale(x_test), y_test,
                    n_classes=len(classes), classes=tuple(c.item() if hasattr(c, "item") else c for c in classes))
 

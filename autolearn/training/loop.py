@@ -6,8 +6,9 @@ PyTorch baseline of the benchmarks run exactly the same code as the trials.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch

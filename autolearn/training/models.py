@@ -6,13 +6,14 @@ adding a model is one function plus one registry line, and its signature documen
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-from autolearn.errors import ConfigError, allowed
 from autolearn.config.plugins import accepted_kwargs, check_kwargs, resolve
+from autolearn.errors import ConfigError, allowed
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU,

@@ -5,7 +5,8 @@ reads `FULL_BATCH`). `momentum` and `nesterov` are SGD with the spec's `momentum
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import optim

@@ -1,7 +1,8 @@
 """Reporting metrics from user trainables: one function, whichever Ray Tune API is underneath."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def report(metrics: Mapping[str, Any], checkpoint: Any = None) -> None:

@@ -169,7 +169,7 @@ class LocalCluster:
             shutil.rmtree(self.temp_dir, ignore_errors=True)  # logs included: nothing runs from it now
         return left
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         self.start()
         return self
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from local_cluster import FAKE_HEAD_TYPE, GPU_YAML, ROOT, LocalCluster, fake_config  # noqa: E402
+from local_cluster import FAKE_HEAD_TYPE, GPU_YAML, ROOT, LocalCluster, fake_config
 
 pytestmark = pytest.mark.cluster
 GPUS_PER_TRIAL = 0.5

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from local_cluster import ROOT, LocalCluster, _cmdline  # noqa: E402
+from local_cluster import ROOT, LocalCluster, _cmdline
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 TRIALS, EPOCHS = 4, 6

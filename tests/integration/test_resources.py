@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from autolearn import Experiment, run_experiment
-from autolearn.execution.cluster import check_resources, cluster_capacity, scan_monitor
 from autolearn.errors import ResourceError
+from autolearn.execution.cluster import check_resources, cluster_capacity, scan_monitor
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("ray_session")

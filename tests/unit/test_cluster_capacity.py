@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autolearn.execution.cluster import Capacity, NodeType, check_resources, node_types_of
 from autolearn.errors import ResourceError
+from autolearn.execution.cluster import Capacity, NodeType, check_resources, node_types_of
 from autolearn.results.storage import filesystem_type, warn_if_not_shared
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from autolearn.config.space import SearchSpace
 from autolearn.inspection.progress import ProgressCallback, SweepProgress, fmt_duration
 from autolearn.inspection.report.data import SweepData
 from autolearn.inspection.report.importance import hyperparameter_importance
-from autolearn.config.space import SearchSpace
 
 
 class Clock:

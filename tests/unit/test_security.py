@@ -76,9 +76,9 @@ def test_a_password_in_the_storage_uri_is_refused_without_being_echoed(tmp_path,
 @pytest.mark.parametrize("name", ["spec.yaml", "summary.json", "results.csv"])
 def test_saved_files_hold_no_environment_secrets(tmp_path, monkeypatch, name):
     """What a sweep writes comes from the spec and the metrics, never from the environment."""
-    from autolearn.results import SweepResult, TrialRow
-    from autolearn.execution.runner import _save_spec
     from autolearn.config.spec import Experiment
+    from autolearn.execution.runner import _save_spec
+    from autolearn.results import SweepResult, TrialRow
 
     secret = "AWS_SECRET_sekr3t-value"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)

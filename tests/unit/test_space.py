@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autolearn.errors import ConfigError
 from autolearn.config.space import ChoiceParam, FloatParam, GridParam, IntParam, SearchSpace, param_from_dict
+from autolearn.errors import ConfigError
 
 
 @pytest.mark.parametrize("spec, path, words", [

@@ -5,8 +5,8 @@ import copy
 
 import pytest
 
-from autolearn.errors import ConfigError
 from autolearn.config.spec import Experiment, load_spec
+from autolearn.errors import ConfigError
 
 
 def _with(base: dict, dotted: str, value) -> dict:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from autolearn.config.defaults import seed_spec
-from autolearn.errors import ConfigError
 from autolearn.config.space import SearchSpace
 from autolearn.config.spec import Experiment
+from autolearn.errors import ConfigError
 from autolearn.search.strategies import STRATEGIES, make_search
 
 PARAMS = {

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from autolearn.errors import ConfigError
 from autolearn.config.spec import ModelSpec, TrainSpec
+from autolearn.errors import ConfigError
 from autolearn.training.data import DATASETS, load_dataset
 from autolearn.training.loop import Fitter, TrainJob, evaluate_on_test
 from autolearn.training.models import build_model
@@ -22,7 +22,7 @@ def test_every_optimizer_lowers_the_loss(name):
     y = x @ torch.tensor([1.0, -2.0, 0.5, 0.0, 3.0])
     model = torch.nn.Linear(5, 1)
     opt = make_optimizer(name, model.parameters(), lr=0.01, weight_decay=0.0, momentum=0.9)
-    loss = lambda: torch.nn.functional.mse_loss(model(x).squeeze(1), y)  # noqa: E731
+    loss = lambda: torch.nn.functional.mse_loss(model(x).squeeze(1), y)
     before = float(loss().detach())
     for _ in range(20):
         opt.zero_grad()

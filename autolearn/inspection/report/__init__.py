@@ -12,8 +12,13 @@ from typing import Any
 from autolearn.inspection.report.data import SweepData, load_sweep
 from autolearn.inspection.report.importance import Importance, hyperparameter_importance
 from autolearn.inspection.report.markdown import best_config, render
-from autolearn.inspection.report.plots import (plot_best_so_far, plot_importance, plot_learning_curves,
-                                       plot_parallel_coordinates, plot_score_vs_params)
+from autolearn.inspection.report.plots import (
+    plot_best_so_far,
+    plot_importance,
+    plot_learning_curves,
+    plot_parallel_coordinates,
+    plot_score_vs_params,
+)
 
 __all__ = ["Report", "SweepData", "load_sweep", "write_report", "hyperparameter_importance"]
 

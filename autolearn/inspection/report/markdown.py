@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from autolearn.inspection.report.data import SweepData
 from autolearn.inspection.report.importance import Importance

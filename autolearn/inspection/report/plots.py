@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from autolearn.inspection.report.data import SweepData
 from autolearn.config.space import ChoiceParam
+from autolearn.inspection.report.data import SweepData
 
 STATUS_STYLE = {  # status → (colour, end marker): where a curve stops, and why, is visible
     "finished": ("tab:blue", "o"), "stopped": ("tab:orange", "x"), "diverged": ("tab:red", "X"),

@@ -4,10 +4,11 @@ Adding a strategy is one file with one `Strategy` subclass and one line in `STRA
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from autolearn.errors import ConfigError, allowed
 from autolearn.config.space import SearchSpace
+from autolearn.errors import ConfigError, allowed
 from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy
 from autolearn.search.strategies.gp import GPSearch
 from autolearn.search.strategies.grid import GridSearch

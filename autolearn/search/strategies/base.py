@@ -7,11 +7,12 @@ never silently dropped.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from autolearn.errors import ConfigError, allowed
 from autolearn.config.space import SearchSpace
+from autolearn.errors import ConfigError, allowed
 
 if TYPE_CHECKING:
     from autolearn.config.spec import Experiment
@@ -45,7 +46,7 @@ class SearchRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_experiment(cls, exp: "Experiment") -> "SearchRequest":
+    def from_experiment(cls, exp: Experiment) -> SearchRequest:
         """The request a spec makes: its space, metric and `search` section."""
         return cls(space=exp.space, metric=exp.metric.name, mode=exp.metric.mode,
                    num_samples=exp.search.num_samples or 1, seed=exp.search.seed,

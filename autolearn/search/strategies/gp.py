@@ -1,10 +1,11 @@
 """`gp`: Gaussian-process Bayesian optimisation on bayesian-optimization >= 3 (see `gp_searcher.py`)."""
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from autolearn.errors import ConfigError, allowed
 from autolearn.config.space import SearchSpace
+from autolearn.errors import ConfigError, allowed
 from autolearn.search.strategies.base import SearchRequest
 from autolearn.search.strategies.sequential import ModelBasedStrategy, OptionCheck, non_negative, positive_int
 

@@ -32,7 +32,8 @@ from __future__ import annotations
 import math
 import pickle
 import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from ray.tune.search import Searcher

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from autolearn.errors import ConfigError
 from autolearn.config.space import MAX_GRID_POINTS
+from autolearn.errors import ConfigError
 from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy
 
 

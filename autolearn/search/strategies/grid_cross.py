@@ -6,7 +6,8 @@ Trial i goes to combination i mod k, so `num_samples: n` gives n trials per comb
 from __future__ import annotations
 
 import pickle
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ray.tune.search import Searcher
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import itertools
 import math
 from abc import abstractmethod
-from typing import Any, Callable, ClassVar, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
-from autolearn.errors import ConfigError, allowed
 from autolearn.config.space import GridParam, SearchSpace, as_number
+from autolearn.errors import ConfigError, allowed
 from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy, limit_concurrency
 
 OptionCheck = Callable[[Any, str], Any]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from autolearn.errors import ConfigError
 from autolearn.config.space import SearchSpace, as_number
+from autolearn.errors import ConfigError
 from autolearn.search.strategies.base import SearchRequest
 from autolearn.search.strategies.sequential import ModelBasedStrategy, OptionCheck, positive_int
 

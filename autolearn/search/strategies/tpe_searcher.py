@@ -16,7 +16,8 @@ what it gets wrong for us is fixed here, in one place:
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hyperopt import hp
 from ray.tune.search.hyperopt import HyperOptSearch
