@@ -203,11 +203,13 @@ def _traceback(trial_dir: str) -> str:
     import re
     from pathlib import Path
 
-    file = Path(trial_dir) / "error.txt" if trial_dir else None
+    from autolearn.internals import FAILURE_HEADER, TRIAL_ERROR_FILE
+
+    file = Path(trial_dir) / TRIAL_ERROR_FILE if trial_dir else None
     if file is None or not file.is_file():
         return ""
     text = re.sub(r"\x1b\[[0-9;]*m", "", file.read_text(errors="replace"))
-    lines = re.split(r"^Failure # \d+ \(occurred at [^)]*\)$", text, flags=re.M)[-1].strip().splitlines()
+    lines = re.split(FAILURE_HEADER, text, flags=re.M)[-1].strip().splitlines()
     first = next((i for i, line in enumerate(lines) if line.startswith('  File "')), None)
     if first is None:
         return "\n".join(lines)

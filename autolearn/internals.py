@@ -89,6 +89,12 @@ def autoscaling_status() -> dict[str, Any]:
 
 AUTOSCALING_STATUS_KEY = "__autoscaling_status"
 
+# How Ray Tune heads each failure in a trial's `error.txt` (`Trial.handle_error` in
+# `ray/tune/experiment/trial.py`); the CLI prints the last one without Ray's frames. If the format
+# changes, the CLI prints the whole file: update the pattern from that function.
+TRIAL_ERROR_FILE = "error.txt"
+FAILURE_HEADER = r"^Failure # \d+ \(occurred at [^)]*\)$"
+
 
 @dataclass(frozen=True)
 class EnvVar:
@@ -96,6 +102,7 @@ class EnvVar:
 
     name: str
     value: str
+    read_in: str              # the Ray module that reads it (where to look when it stops working)
     why: str
     force: bool = False       # True: set even over the user's own value (a correctness matter)
     quiet_only: bool = False  # only while Ray's own output is off (no `--verbose`)
@@ -104,12 +111,14 @@ class EnvVar:
 # Every environment variable the package sets. Read by Ray Tune in the driver when a Tuner is
 # built and fitted, so they are set around the whole sweep (`ray_settings`) and restored after.
 RAY_ENV = (
-    EnvVar("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1", "our TensorBoard callback writes the runs and HParams "
-           "sessions; Ray's default TensorBoard logger would list each trial twice", force=True),
-    EnvVar("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0", "checkpointing every epoch is "
-           "the point (resume, best model), not a mistake to warn about"),
-    EnvVar("RAY_AIR_NEW_OUTPUT", "0", "Ray's new output engine prints its configuration box and result "
-           "paths even at verbose=0; the legacy engine at verbose=0 prints nothing", quiet_only=True),
+    EnvVar("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1", "ray.tune.utils.callback",
+           "our TensorBoard callback writes the runs and HParams sessions; Ray's default TensorBoard "
+           "logger would list each trial twice", force=True),
+    EnvVar("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0", "ray.tune.execution.experiment_state",
+           "checkpointing every epoch is the point (resume, best model), not a mistake to warn about"),
+    EnvVar("RAY_AIR_NEW_OUTPUT", "0", "ray.tune.experimental.output",
+           "Ray's new output engine prints its configuration box and result paths even at verbose=0; "
+           "the legacy engine at verbose=0 prints nothing", quiet_only=True),
 )
 
 # Ray loggers lowered while Ray's own output is off: logger name -> level.

@@ -112,6 +112,11 @@ def _gcs_node_groups() -> list[NodeType] | None:
     except Exception:
         log.debug("no cluster config in the GCS", exc_info=True)
         return None
+    return node_groups_of(config)
+
+
+def node_groups_of(config: Any) -> list[NodeType] | None:
+    """The node types of the GCS's `ClusterConfig` protobuf (max_count -1: no limit), or None."""
     if config is None or not config.node_group_configs:
         return None
     return [NodeType(g.name, dict(g.resources), g.max_count if g.max_count >= 0 else 10**9)
