@@ -34,6 +34,8 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--name", help="experiment name, the folder under --storage")
     p.add_argument("--seed", type=int, help="seed of the search strategy")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.add_argument("--verbose", action="store_true", help="also show Ray's own logs and progress tables "
+                   "(hidden by default)")
     p.add_argument("--print-spec", action="store_true", help="print the effective spec as YAML and exit")
     p.add_argument("--resume", nargs="?", const="", metavar="EXPERIMENT_DIR",
                    help="continue an interrupted sweep: give its folder (runs/NAME), or give no folder "
@@ -138,7 +140,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         print(yaml.safe_dump(exp.to_dict(), sort_keys=False), end="")
         return 0
-    result = run_experiment(exp, address=args.address, callbacks=progress_callbacks(exp, args.quiet))
+    result = run_experiment(exp, address=args.address, callbacks=progress_callbacks(exp, args.quiet),
+                            ray_output=args.verbose)
     return report(result, args)
 
 
@@ -158,7 +161,7 @@ _SPEC_OPTIONS = ("strategy", "num_samples", "max_epochs", "scheduler", "cpus_per
 def cmd_resume(args: argparse.Namespace) -> int:
     """`--resume DIR`, or `SPEC --resume [--name N]`: continue the sweep in that folder."""
     from autolearn.execution.resume import check_same_spec, find_experiment, resume_experiment
-    from autolearn.execution.runner import experiment_dir
+    from autolearn.execution.tuner import experiment_dir
 
     if args.resume.endswith((".yaml", ".yml")) and not args.spec:  # `--resume spec.yaml`: the spec
         args.spec, args.resume = args.resume, ""
@@ -169,7 +172,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             raise ConfigError("resume", f"an experiment folder carries its own spec; drop {given[0]} "
                               "(or resume with the spec and the --name it was started with)")
         _, saved = find_experiment(args.resume)
-        return report(resume_experiment(args.resume, address=args.address,
+        return report(resume_experiment(args.resume, address=args.address, ray_output=args.verbose,
                                         callbacks=progress_callbacks(saved, args.quiet)), args)
     if not args.spec and not args.name:
         raise ConfigError("resume", "give the experiment folder (--resume runs/NAME), or the spec and "
@@ -177,7 +180,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     exp = load_experiment(args)
     directory, saved = find_experiment(experiment_dir(exp))
     check_same_spec(exp, saved)
-    return report(resume_experiment(directory, address=args.address,
+    return report(resume_experiment(directory, address=args.address, ray_output=args.verbose,
                                     callbacks=progress_callbacks(saved, args.quiet)), args)
 
 
@@ -200,11 +203,13 @@ def _traceback(trial_dir: str) -> str:
     import re
     from pathlib import Path
 
-    file = Path(trial_dir) / "error.txt" if trial_dir else None
+    from autolearn.internals import FAILURE_HEADER, TRIAL_ERROR_FILE
+
+    file = Path(trial_dir) / TRIAL_ERROR_FILE if trial_dir else None
     if file is None or not file.is_file():
         return ""
     text = re.sub(r"\x1b\[[0-9;]*m", "", file.read_text(errors="replace"))
-    lines = re.split(r"^Failure # \d+ \(occurred at [^)]*\)$", text, flags=re.M)[-1].strip().splitlines()
+    lines = re.split(FAILURE_HEADER, text, flags=re.M)[-1].strip().splitlines()
     first = next((i for i, line in enumerate(lines) if line.startswith('  File "')), None)
     if first is None:
         return "\n".join(lines)
@@ -227,7 +232,7 @@ def progress_callbacks(exp: Any, quiet: bool, out: Any = None) -> list[Any]:
     """Live progress on stderr (in place on a terminal, a line every 30 s otherwise); none with --quiet."""
     if quiet:
         return []
-    from autolearn.execution.runner import search_plan
+    from autolearn.execution.tuner import search_plan
     from autolearn.inspection.progress import ProgressCallback, SweepProgress
 
     progress = SweepProgress(metric=exp.metric.name, mode=exp.metric.mode,

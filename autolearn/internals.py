@@ -6,6 +6,161 @@ attribute of these libraries. The environment variables autolearn sets are here 
 """
 from __future__ import annotations
 
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
 # --- Ray (execution) ---------------------------------------------------------------------------
+# Each function reads one private part; its docstring says what, why no public API does it, and
+# what to do when a Ray upgrade moves it. `tests/unit/test_internals_ray.py` checks each one.
+
+# The resource every head node has, and no other (`ray._common.constants.HEAD_NODE_RESOURCE_NAME`,
+# a private module): how a task is pinned to the head. If Ray renames it, `ray.nodes()` of a live
+# cluster shows the head's resources: take the new name from there.
+HEAD_NODE_RESOURCE = "node:__internal_head__"
+
+# The autoscaler's monitor scripts (v1, v2), as they appear in the monitor process's command line,
+# and its two options that we read: the GCS it serves and the cluster-launcher config it scales
+# with. Ray publishes neither the node types nor the config path (v1 keeps them in that process
+# only). If the files move, search the installed Ray for `--autoscaling-config` and use its path.
+MONITOR_SCRIPTS = ("autoscaler/_private/monitor.py", "autoscaler/v2/monitor.py")
+MONITOR_GCS_OPTION = "--gcs-address"
+MONITOR_CONFIG_OPTION = "--autoscaling-config"
+
+
+def result_grid_trials(grid: Any) -> list[Any]:
+    """The `Trial` objects behind a `ResultGrid` (`grid._experiment_analysis.trials`).
+
+    Only a `Trial` knows `num_failures` (how often Ray restarted it); a public `Result` does not.
+    If it breaks, `ray.tune.ExperimentAnalysis(grid.experiment_path, storage_filesystem=grid.filesystem)`
+    reads the same trials back from the saved experiment state (public, but reads the folder again).
+    An empty list (no retry counts) rather than a failed sweep when the attribute is gone.
+    """
+    analysis = getattr(grid, "_experiment_analysis", None)
+    if analysis is None:
+        logging.getLogger(__name__).warning("this Ray version's ResultGrid has no _experiment_analysis: "
+                                            "retry counts are not reported")
+        return []
+    return list(analysis.trials)
+
+
+def tuner_run_config(tuner: Any) -> Any:
+    """The live `RunConfig` of a `Tuner` (`tuner._local_tuner.get_run_config()`), or None over Ray client.
+
+    `Tuner.restore` takes no callbacks, so the CLI's live progress is added to the restored run
+    config before `fit()`. Over Ray client the tuner lives in a remote actor (`_remote_tuner`) and
+    there is no local config to change. If it breaks, look for the attribute `Tuner.__init__`
+    stores its `TunerInternal` in, or for a `callbacks` argument that `Tuner.restore` may gain.
+    """
+    local = getattr(tuner, "_local_tuner", None)
+    return None if local is None else local.get_run_config()
+
+
+def gcs_cluster_config() -> Any:
+    """The cluster config a v2 (KubeRay) autoscaler published in the GCS, or None.
+
+    `ray._private.state.state.get_cluster_config()`: a protobuf `ClusterConfig` whose
+    `node_group_configs` (name, resources, max_count) are the node types it may launch. Ray's
+    public `ray.autoscaler.sdk` requests resources but does not list node types. If it breaks,
+    find `get_cluster_config` (or `GCS_AUTOSCALER_CLUSTER_CONFIG_KEY`) in the installed Ray.
+    """
+    from ray._private.state import state
+
+    return state.get_cluster_config()
+
+
+def autoscaling_status() -> dict[str, Any]:
+    """The autoscaler's last status report from the GCS key-value store (empty when none).
+
+    `ray.experimental.internal_kv._internal_kv_get("__autoscaling_status")`: the v1 monitor's
+    report (`autoscaler_report.node_type_mapping`), which is what `ray status` prints; no public
+    API returns it as data. If it breaks, read `ray._private.ray_constants.DEBUG_AUTOSCALING_STATUS`
+    and how `ray status` (`ray/scripts/scripts.py`) fetches it.
+    """
+    from ray.experimental.internal_kv import _internal_kv_get
+
+    raw = _internal_kv_get(AUTOSCALING_STATUS_KEY)
+    return json.loads(raw) if raw else {}
+
+
+AUTOSCALING_STATUS_KEY = "__autoscaling_status"
+
+# How Ray Tune heads each failure in a trial's `error.txt` (`Trial.handle_error` in
+# `ray/tune/experiment/trial.py`); the CLI prints the last one without Ray's frames. If the format
+# changes, the CLI prints the whole file: update the pattern from that function.
+TRIAL_ERROR_FILE = "error.txt"
+FAILURE_HEADER = r"^Failure # \d+ \(occurred at [^)]*\)$"
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """An environment variable autolearn sets for Ray Tune, and why."""
+
+    name: str
+    value: str
+    read_in: str              # the Ray module that reads it (where to look when it stops working)
+    why: str
+    force: bool = False       # True: set even over the user's own value (a correctness matter)
+    quiet_only: bool = False  # only while Ray's own output is off (no `--verbose`)
+
+
+# Every environment variable the package sets. Read by Ray Tune in the driver when a Tuner is
+# built and fitted, so they are set around the whole sweep (`ray_settings`) and restored after.
+RAY_ENV = (
+    EnvVar("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1", "ray.tune.utils.callback",
+           "our TensorBoard callback writes the runs and HParams sessions; Ray's default TensorBoard "
+           "logger would list each trial twice", force=True),
+    EnvVar("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0", "ray.tune.execution.experiment_state",
+           "checkpointing every epoch is the point (resume, best model), not a mistake to warn about"),
+    EnvVar("RAY_AIR_NEW_OUTPUT", "0", "ray.tune.experimental.output",
+           "Ray's new output engine prints its configuration box and result paths even at verbose=0; "
+           "the legacy engine at verbose=0 prints nothing", quiet_only=True),
+)
+
+# Ray loggers lowered while Ray's own output is off: logger name -> level.
+RAY_QUIET_LOGGERS = {
+    # "Token authentication is enabled for this Ray cluster..." at every local `ray.init` (Ray
+    # enables token auth by default; nothing for the user to do). Errors still show.
+    "ray._private.authentication.authentication_token_setup": logging.ERROR,
+    # Tune's INFO lines ("Wrote the latest version of all result files...") when the caller
+    # started Ray at INFO; warnings and errors still show.
+    "ray.tune": logging.WARNING,
+}
+
+
+def ray_env(ray_output: bool = False) -> dict[str, str]:
+    """The variables to set now: the user's own value wins unless the entry is `force`."""
+    return {v.name: v.value for v in RAY_ENV
+            if not (v.quiet_only and ray_output) and (v.force or v.name not in os.environ)}
+
+
+@contextmanager
+def ray_settings(ray_output: bool = False) -> Iterator[None]:
+    """Ray's environment and log levels for one sweep, restored afterwards.
+
+    `ray_output=False` (the default): Ray's own banners, boxes and INFO lines stay away from the
+    user; errors, warnings about the sweep and autolearn's own progress remain.
+    """
+    saved_env = {name: os.environ.get(name) for name in ray_env(ray_output)}
+    loggers = {} if ray_output else RAY_QUIET_LOGGERS
+    saved_levels = {name: logging.getLogger(name).level for name in loggers}
+    os.environ.update(ray_env(ray_output))
+    for name, level in loggers.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(max(level, logger.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
 
 # --- hyperopt and bayes_opt (search) -------------------------------------------------------------

@@ -11,19 +11,24 @@ autoscaler. KubeRay's autoscaler publishes its node groups in the GCS, which is 
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autolearn.errors import ResourceError
+from autolearn.internals import (
+    HEAD_NODE_RESOURCE,
+    MONITOR_CONFIG_OPTION,
+    MONITOR_GCS_OPTION,
+    MONITOR_SCRIPTS,
+    autoscaling_status,
+    gcs_cluster_config,
+)
 
 log = logging.getLogger(__name__)
-HEAD_RESOURCE = "node:__internal_head__"
-_MONITORS = ("autoscaler/_private/monitor.py", "autoscaler/v2/monitor.py")
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class NodeType:
 
 @dataclass(frozen=True)
 class Capacity:
-    nodes: list[Mapping[str, float]]                   # the total resources of each live node
+    nodes: Sequence[Mapping[str, float]]               # the total resources of each live node
     node_types: list[NodeType] = field(default_factory=list)
     autoscaler: bool = False                           # nodes can be added (types known or not)
 
@@ -77,9 +82,9 @@ def scan_monitor(gcs_address: str) -> dict[str, Any] | None:
             args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if not any(a.endswith(_MONITORS) for a in args[:3]) or f"--gcs-address={gcs_address}" not in args:
+        if not any(a.endswith(MONITOR_SCRIPTS) for a in args[:3]) or f"{MONITOR_GCS_OPTION}={gcs_address}" not in args:
             continue
-        path = next((a.split("=", 1)[1] for a in args if a.startswith("--autoscaling-config=")), None)
+        path = next((a.split("=", 1)[1] for a in args if a.startswith(f"{MONITOR_CONFIG_OPTION}=")), None)
         if path is None:
             return {"config": None}
         import yaml
@@ -92,7 +97,7 @@ def _scan_on_head(gcs_address: str, timeout_s: float = 60.0) -> dict[str, Any] |
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    head = next((n["NodeID"] for n in ray.nodes() if n["Alive"] and HEAD_RESOURCE in n["Resources"]), None)
+    head = next((n["NodeID"] for n in ray.nodes() if n["Alive"] and HEAD_NODE_RESOURCE in n["Resources"]), None)
     if head is None:
         return None
     task = ray.remote(num_cpus=0, max_retries=0)(scan_monitor).options(
@@ -103,12 +108,15 @@ def _scan_on_head(gcs_address: str, timeout_s: float = 60.0) -> dict[str, Any] |
 def _gcs_node_groups() -> list[NodeType] | None:
     """Node groups the (v2 / KubeRay) autoscaler published in the GCS, or None."""
     try:
-        from ray._private.state import state
-
-        config = state.get_cluster_config()
+        config = gcs_cluster_config()
     except Exception:
         log.debug("no cluster config in the GCS", exc_info=True)
         return None
+    return node_groups_of(config)
+
+
+def node_groups_of(config: Any) -> list[NodeType] | None:
+    """The node types of the GCS's `ClusterConfig` protobuf (max_count -1: no limit), or None."""
     if config is None or not config.node_group_configs:
         return None
     return [NodeType(g.name, dict(g.resources), g.max_count if g.max_count >= 0 else 10**9)
@@ -117,10 +125,7 @@ def _gcs_node_groups() -> list[NodeType] | None:
 
 def _kv_says_autoscaler() -> bool:
     """The v1 monitor's status names node types; the read-only monitor names them `node_<id>`."""
-    from ray.experimental.internal_kv import _internal_kv_get
-
-    raw = _internal_kv_get("__autoscaling_status")
-    report = (json.loads(raw) if raw else {}).get("autoscaler_report") or {}
+    report = autoscaling_status().get("autoscaler_report") or {}
     mapping = report.get("node_type_mapping") or {}
     return any(kind != f"node_{node}" for node, kind in mapping.items())
 

@@ -9,7 +9,6 @@ the `spec.yaml` that `run_experiment` saved next to Ray's state.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,6 +17,7 @@ from typing import Any
 
 from autolearn.config.spec import Experiment, load_spec
 from autolearn.errors import ConfigError
+from autolearn.internals import ray_settings, tuner_run_config
 from autolearn.results import SweepResult
 
 log = logging.getLogger(__name__)
@@ -48,47 +48,48 @@ def check_same_spec(exp: Experiment, saved: Experiment) -> None:
                               "or start a new sweep with another --name")
 
 
-def resume_experiment(path: str | Path, *, address: str | None = None,
-                      callbacks: Sequence[Any] = ()) -> SweepResult:
+def resume_experiment(path: str | Path, *, address: str | None = None, callbacks: Sequence[Any] = (),
+                      ray_output: bool = False) -> SweepResult:
     """Run an interrupted sweep to its end and return (and save) its `SweepResult`.
 
-    `callbacks` (the CLI's live progress) join the callbacks restored with Ray's state.
+    `callbacks` (the CLI's live progress) join the callbacks restored with Ray's state;
+    `address` and `ray_output` as in `run_experiment`.
     """
     from ray import tune
 
     from autolearn.execution import runner
+    from autolearn.execution.tuner import build_trainable
 
     directory, exp = find_experiment(path)
     if not tune.Tuner.can_restore(str(directory)):
         # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
         log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
-        return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks)
+        return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks,
+                                     ray_output=ray_output)
     started = time.monotonic()
-    job, started_ray = runner.start(exp, address)
-    # The restored run config already holds the per-trial file loggers runner chose; stop Ray adding
-    # its default ones (a TensorBoard copy in every trial folder) on top, as runner does.
-    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    try:
-        runner.check_resources(exp)
-        tuner = tune.Tuner.restore(str(directory), runner.build_trainable(exp, job),
-                                   resume_unfinished=True, resume_errored=False)
-        _add_callbacks(tuner, callbacks)
-        grid = tuner.fit()
-        result = runner.collect(exp, grid, job, time.monotonic() - started)
-    finally:
-        if started_ray:
-            import ray
+    # The restored run config already holds the per-trial file loggers runner chose; ray_settings
+    # stops Ray adding its default ones (a TensorBoard copy in every trial folder) on top.
+    with ray_settings(ray_output):
+        job, started_ray = runner.start(exp, address, ray_output)
+        try:
+            runner.check_resources(exp)
+            tuner = tune.Tuner.restore(str(directory), build_trainable(exp, job),
+                                       resume_unfinished=True, resume_errored=False)
+            _configure(tuner, callbacks, ray_output)
+            return runner.collect(exp, tuner.fit(), job, time.monotonic() - started)
+        finally:
+            if started_ray:
+                import ray
 
-            ray.shutdown()
-    return result
+                ray.shutdown()
 
 
-def _add_callbacks(tuner: Any, callbacks: Sequence[Any]) -> None:
-    """Tuner.restore takes no new callbacks; its run config (restored from tuner.pkl) does."""
-    if not callbacks:
-        return
-    run_config = getattr(getattr(tuner, "_local_tuner", None), "_run_config", None)
+def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool) -> None:
+    """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does."""
+    run_config = tuner_run_config(tuner)
     if run_config is None:  # Ray client mode: the restored tuner lives elsewhere; no live progress
-        log.warning("cannot attach live progress to a restored sweep over Ray client")
+        if callbacks:
+            log.warning("cannot attach live progress to a restored sweep over Ray client")
         return
     run_config.callbacks = [*(run_config.callbacks or []), *callbacks]
+    run_config.verbose = int(ray_output)

@@ -1,4 +1,4 @@
-"""Run an `Experiment` on Ray Tune: build the Tuner, fit (or resume), collect a `SweepResult`.
+"""Run an `Experiment` on Ray Tune: start Ray, fit the Tuner (`tuner.py`), collect a `SweepResult`.
 
 Everything that can fail on the user's input (the data, the model, the search strategy) is done
 before Ray starts; Ray Tune then does the scheduling, placement, retries and bookkeeping.
@@ -6,34 +6,29 @@ before Ray starts; Ray Tune then does the scheduling, placement, retries and boo
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autolearn.config.spec import Experiment, load_spec
 from autolearn.errors import ConfigError, SweepError
+from autolearn.execution.tuner import experiment_dir, make_tuner, search_plan, tensorboard_dir
+from autolearn.internals import ray_settings, result_grid_trials
 from autolearn.results import SweepResult, pick_best, storage, trial_row
-from autolearn.search.strategies import SearchPlan, SearchRequest, get_strategy
+from autolearn.values import is_uri
+
+if TYPE_CHECKING:
+    from ray.tune import Checkpoint, Result, ResultGrid
+
+    from autolearn.training.loop import TrainJob
 
 log = logging.getLogger(__name__)
 SPEC_FILE = "spec.yaml"
 
 
-def experiment_dir(exp: Experiment) -> str:
-    """`storage/name`, absolute for local paths (Ray needs that), untouched for URIs."""
-    if "://" in exp.storage:
-        return exp.storage.rstrip("/") + "/" + exp.name
-    return str(Path(exp.storage).expanduser().resolve() / exp.name)
-
-
-def _storage_path(exp: Experiment) -> str:
-    return exp.storage if "://" in exp.storage else str(Path(exp.storage).expanduser().resolve())
-
-
-def prepare_job(exp: Experiment) -> Any:
+def prepare_job(exp: Experiment) -> TrainJob:
     """Load the data once and build the model and optimizer once, so their errors come early."""
     import torch
 
@@ -53,8 +48,8 @@ def prepare_job(exp: Experiment) -> Any:
     return job
 
 
-def start(exp: Experiment, address: str | None) -> tuple[Any, bool]:
-    """Load the data while Ray starts: `(job, started_ray)`.
+def start(exp: Experiment, address: str | None, ray_output: bool = False) -> tuple[TrainJob | None, bool]:
+    """Load the data while Ray starts: `(job, started_ray)`; `job` is None for a user's own trainable.
 
     Ray's start-up (seconds, mostly waiting on its processes) and the data set (importing
     scikit-learn, generating or reading the data) overlap on a second thread. `ray.init` stays on
@@ -66,10 +61,10 @@ def start(exp: Experiment, address: str | None) -> tuple[Any, bool]:
     from concurrent.futures import ThreadPoolExecutor
 
     if not exp.uses_builtin_trainable:
-        return None, ensure_ray(address)
+        return None, ensure_ray(address, ray_output)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autolearn-data") as pool:
         loading = pool.submit(prepare_job, exp)
-        started_ray = ensure_ray(address)
+        started_ray = ensure_ray(address, ray_output)
         try:
             return loading.result(), started_ray
         except BaseException:
@@ -80,20 +75,18 @@ def start(exp: Experiment, address: str | None) -> tuple[Any, bool]:
             raise
 
 
-def search_plan(exp: Experiment) -> SearchPlan:
-    return get_strategy(exp.search.strategy).build(SearchRequest.from_experiment(exp))
+def ensure_ray(address: str | None, ray_output: bool = False) -> bool:
+    """Join `address`, or start a local instance; returns True when this call started Ray.
 
-
-def ensure_ray(address: str | None) -> bool:
-    """Join `address`, or start a quiet local instance; returns True when this call started Ray."""
+    Ray logs at WARNING unless `ray_output` (then INFO, Ray's default); the trials' own output
+    reaches the driver either way (`log_to_driver`): it is the user's code speaking.
+    """
     import ray
 
     if ray.is_initialized():
         return False
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    # Checkpointing every epoch is the point (resume, best model), not a mistake to warn about.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": True}
+    level = logging.INFO if ray_output else logging.WARNING
+    kwargs: dict[str, Any] = {"logging_level": level, "log_to_driver": True}
     if address:
         ray.init(address=address, **kwargs)
     else:
@@ -112,77 +105,14 @@ def check_resources(exp: Experiment) -> None:
     warn_if_not_shared(exp.storage, capacity.multi_node)
 
 
-def tensorboard_dir(exp: Experiment) -> Path:
-    """The experiment's `tensorboard/`, or a local staging folder uploaded there after a URI sweep."""
-    if "://" not in exp.storage:
-        return Path(experiment_dir(exp)) / "tensorboard"
-    return Path(tempfile.gettempdir()) / "autolearn-staging" / exp.name / "tensorboard"
-
-
-def build_trainable(exp: Experiment, job: Any) -> Any:
-    from ray import tune
-
-    from autolearn.config.plugins import ship_by_value
-
-    # Before anything is pickled (with_parameters puts the job in the object store at once).
-    for user_code in (exp.task.trainable, getattr(exp.model, "name", None)):
-        if callable(user_code):
-            ship_by_value(user_code)
-
-    if exp.uses_builtin_trainable:
-        from autolearn.training.trainable import train_trial
-
-        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, fault=exp.run.inject_fault)
-    else:
-        from autolearn.config.plugins import import_object
-
-        fn = exp.task.trainable if callable(exp.task.trainable) else import_object(exp.task.trainable, "task.trainable")
-    resources = {"cpu": exp.resources.cpus_per_trial, "gpu": exp.resources.gpus_per_trial}
-    return tune.with_resources(fn, resources)
-
-
-def make_tuner(exp: Experiment, job: Any, plan: SearchPlan, callbacks: Sequence[Any] = ()) -> Any:
-    from ray import tune
-
-    from autolearn.execution.stopping import TrialStopper
-    from autolearn.inspection.failures import FailureReporter
-    from autolearn.inspection.tensorboard import TensorBoardCallback
-    from autolearn.search.schedulers import make_scheduler
-
-    run_config = tune.RunConfig(
-        name=exp.name, storage_path=_storage_path(exp), verbose=0,
-        callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
-                                       exp.metric.mode, exp.max_epochs, exp.run.trial_timeout), *_file_loggers(),
-                   FailureReporter(exp.run.max_failures), *callbacks],
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
-                                                checkpoint_score_order=exp.metric.mode),
-        failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
-        stop=TrialStopper(exp.max_epochs, exp.run.trial_timeout),
-    )
-    tune_config = tune.TuneConfig(
-        metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
-        scheduler=make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs),
-        num_samples=plan.num_samples, reuse_actors=True,
-    )
-    param_space = {**dict(exp.task.params), **plan.param_space}
-    return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
-                      run_config=run_config)
-
-
-def _file_loggers() -> list[Any]:
-    """Ray's per-trial progress.csv/result.json, but not its TensorBoard logger: ours writes the runs
-    and HParams sessions, and a second copy in every trial folder would list each trial twice."""
-    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
-
-    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    return [CSVLoggerCallback(), JsonLoggerCallback()]
-
-
 def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bool = False,
-                   callbacks: Sequence[Any] = ()) -> SweepResult:
+                   callbacks: Sequence[Any] = (), ray_output: bool = False) -> SweepResult:
     """Run a sweep to the end and return (and save) its `SweepResult`.
 
-    `callbacks` are extra Ray Tune callbacks (the CLI's live progress): the library prints nothing.
+    `address`: a Ray cluster to join (default: the running instance, or a new local one, shut
+    down at the end). `overwrite`: reuse an existing experiment folder. `callbacks`: extra Ray
+    Tune callbacks (the CLI's live progress); the library itself prints nothing. `ray_output`:
+    let Ray's own banners, tables and INFO logs through (off: `internals.ray_settings`).
     """
     out = experiment_dir(exp)
     if storage.exists(out) and not overwrite:
@@ -191,23 +121,23 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     check_storage(exp)
     started = time.monotonic()
     plan = search_plan(exp)
-    job, started_ray = start(exp, address)
-    try:
-        check_resources(exp)
-        _save_spec(exp, out)
-        grid = make_tuner(exp, job, plan, callbacks).fit()
-        result = collect(exp, grid, job, time.monotonic() - started)
-    finally:
-        if started_ray:
-            import ray
+    with ray_settings(ray_output):
+        job, started_ray = start(exp, address, ray_output)
+        try:
+            check_resources(exp)
+            _save_spec(exp, out)
+            grid = make_tuner(exp, job, plan, callbacks, ray_output).fit()
+            return collect(exp, grid, job, time.monotonic() - started)
+        finally:
+            if started_ray:
+                import ray
 
-            ray.shutdown()
-    return result
+                ray.shutdown()
 
 
 def check_storage(exp: Experiment) -> None:
     """Fail before Ray starts when the experiment folder could not be created (nothing is created here)."""
-    if "://" in exp.storage:
+    if is_uri(exp.storage):
         return
     target = Path(experiment_dir(exp))
     existing = next(p for p in (target, *target.parents) if p.exists())
@@ -228,12 +158,12 @@ def _save_spec(exp: Experiment, directory: str | Path) -> None:
     storage.write_text(str(directory), SPEC_FILE, yaml.safe_dump(exp.to_dict(), sort_keys=False))
 
 
-def collect(exp: Experiment, grid: Any, job: Any, wall_time: float) -> SweepResult:
+def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: float) -> SweepResult:
     """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save."""
     keys = list(exp.space)
     rows, by_id = [], {}
     failures = _num_failures(grid)
-    for result in grid:
+    for result in (grid[i] for i in range(len(grid))):  # ResultGrid iterates, but declares no __iter__
         row = trial_row(result, exp.metric.name, exp.metric.mode, keys, exp.max_epochs, exp.run.trial_timeout)
         row.retries = failures.get(row.trial_id, 0)
         rows.append(row)
@@ -253,39 +183,40 @@ def collect(exp: Experiment, grid: Any, job: Any, wall_time: float) -> SweepResu
                 sweep.test_scores = _test_scores(job, by_id[best.trial_id].config, checkpoint)
     else:
         log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)
-    if storage.is_uri(sweep.experiment_dir):
+    if is_uri(sweep.experiment_dir):
         storage.publish(str(tensorboard_dir(exp)), sweep.experiment_dir, "tensorboard")
     sweep.save()
     return sweep
 
 
-def _num_failures(grid: Any) -> dict[str, int]:
+def _num_failures(grid: ResultGrid) -> dict[str, int]:
     """Trial id → how often Ray restarted it after a failure (kept in the experiment state).
 
     Ray counts failures; a trial that ended in error failed once more than it was restarted.
     """
-    analysis = getattr(grid, "_experiment_analysis", None)
-    return {t.trial_id: max(int(t.num_failures) - (t.status == "ERROR"), 0)
-            for t in getattr(analysis, "trials", None) or []}
+    return {t.trial_id: max(int(t.num_failures) - (t.status == "ERROR"), 0) for t in result_grid_trials(grid)}
 
 
-def _best_checkpoint(result: Any, exp: Experiment) -> Any:
+def _best_checkpoint(result: Result, exp: Experiment) -> Checkpoint | None:
     try:
         return result.get_best_checkpoint(exp.metric.name, exp.metric.mode) or result.checkpoint
     except (RuntimeError, ValueError, KeyError):
         return result.checkpoint
 
 
-def _test_scores(job: Any, config: dict, checkpoint: Any) -> dict[str, float]:
+def _test_scores(job: TrainJob, config: dict[str, Any] | None, checkpoint: Checkpoint) -> dict[str, float]:
     from autolearn.training.loop import evaluate_on_test
     from autolearn.training.trainable import load_checkpoint_state
 
     with checkpoint.as_directory() as directory:
         state = load_checkpoint_state(directory)
-    return evaluate_on_test(job, config, state)
+    return evaluate_on_test(job, config or {}, state)
 
 
 def run(spec: Experiment | str | Path, **kwargs: Any) -> SweepResult:
-    """One call from Python: a spec file path or an `Experiment` in, a `SweepResult` out."""
+    """One call from Python: a spec file path or an `Experiment` in, a `SweepResult` out.
+
+    Keyword arguments as `run_experiment`: `address`, `overwrite`, `callbacks`, `ray_output`.
+    """
     exp = spec if isinstance(spec, Experiment) else load_spec(spec)
     return run_experiment(exp, **kwargs)

@@ -24,4 +24,5 @@ class TrialStopper:
     def __call__(self, trial_id: str, result: Mapping[str, Any]) -> bool:
         if self.max_epochs and int(result.get("training_iteration", 0) or 0) >= self.max_epochs:
             return True
-        return bool(self.timeout) and float(result.get("time_total_s", 0.0) or 0.0) >= self.timeout
+        return self.timeout is not None and self.timeout > 0 and \
+            float(result.get("time_total_s", 0.0) or 0.0) >= self.timeout

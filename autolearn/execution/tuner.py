@@ -1,0 +1,107 @@
+"""Build the `tune.Tuner` of an `Experiment`: where it writes, what each trial runs, with which
+search algorithm, scheduler, callbacks and stopping rule.
+
+Separate from `runner` (start Ray, fit, collect) so that resume rebuilds the same trainable and a
+reader finds every Tune setting in one file. Nothing here starts Ray or runs a trial.
+"""
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autolearn.config.spec import Experiment
+from autolearn.search.strategies import SearchPlan, SearchRequest, get_strategy
+from autolearn.values import is_uri
+
+if TYPE_CHECKING:
+    from ray.tune import Tuner
+
+    from autolearn.training.loop import TrainJob
+
+
+def storage_path(exp: Experiment) -> str:
+    """`exp.storage`, absolute for local paths (Ray needs that), untouched for URIs."""
+    return exp.storage if is_uri(exp.storage) else str(Path(exp.storage).expanduser().resolve())
+
+
+def experiment_dir(exp: Experiment) -> str:
+    """`storage/name`: the experiment folder Ray Tune and autolearn write."""
+    if is_uri(exp.storage):
+        return exp.storage.rstrip("/") + "/" + exp.name
+    return str(Path(storage_path(exp)) / exp.name)
+
+
+def tensorboard_dir(exp: Experiment) -> Path:
+    """The experiment's `tensorboard/`, or a local staging folder uploaded there after a URI sweep."""
+    if not is_uri(exp.storage):
+        return Path(experiment_dir(exp)) / "tensorboard"
+    return Path(tempfile.gettempdir()) / "autolearn-staging" / exp.name / "tensorboard"
+
+
+def search_plan(exp: Experiment) -> SearchPlan:
+    """The strategy's search algorithm, parameter space and trial count for this experiment."""
+    return get_strategy(exp.search.strategy).build(SearchRequest.from_experiment(exp))
+
+
+def build_trainable(exp: Experiment, job: TrainJob | None) -> Any:
+    """What each trial runs, with its CPU/GPU reservation: the built-in trainable bound to `job`,
+    or the user's `task.trainable` (imported by path, or the function itself, shipped by value)."""
+    from ray import tune
+
+    from autolearn.config.plugins import ship_by_value
+
+    # Before anything is pickled (with_parameters puts the job in the object store at once).
+    for user_code in (exp.task.trainable, getattr(exp.model, "name", None)):
+        if callable(user_code):
+            ship_by_value(user_code)
+
+    if exp.uses_builtin_trainable:
+        from autolearn.training.trainable import train_trial
+
+        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, fault=exp.run.inject_fault)
+    else:
+        from autolearn.config.plugins import import_object
+
+        fn = exp.task.trainable if callable(exp.task.trainable) else import_object(exp.task.trainable, "task.trainable")
+    resources = {"cpu": exp.resources.cpus_per_trial, "gpu": exp.resources.gpus_per_trial}
+    return tune.with_resources(fn, resources)
+
+
+def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callbacks: Sequence[Any] = (),
+               ray_output: bool = False) -> Tuner:
+    """The Tuner for a new sweep; `ray_output` turns Ray's own progress tables on (verbose=1)."""
+    from ray import tune
+
+    from autolearn.execution.stopping import TrialStopper
+    from autolearn.inspection.failures import FailureReporter
+    from autolearn.inspection.tensorboard import TensorBoardCallback
+    from autolearn.search.schedulers import make_scheduler
+
+    run_config = tune.RunConfig(
+        name=exp.name, storage_path=storage_path(exp), verbose=int(ray_output),
+        callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
+                                       exp.metric.mode, exp.max_epochs, exp.run.trial_timeout), *file_loggers(),
+                   FailureReporter(exp.run.max_failures), *callbacks],
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
+                                                checkpoint_score_order=exp.metric.mode),
+        failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
+        stop=TrialStopper(exp.max_epochs, exp.run.trial_timeout),
+    )
+    tune_config = tune.TuneConfig(
+        metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
+        scheduler=make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs),
+        num_samples=plan.num_samples, reuse_actors=True,
+    )
+    param_space = {**dict(exp.task.params), **plan.param_space}
+    return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
+                      run_config=run_config)
+
+
+def file_loggers() -> list[Any]:
+    """Ray's per-trial progress.csv/result.json, but not its TensorBoard logger: ours writes the runs
+    and HParams sessions (Ray's default loggers are off: `internals.RAY_ENV`)."""
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    return [CSVLoggerCallback(), JsonLoggerCallback()]
