@@ -77,7 +77,6 @@ class GPSearcher(Searcher):
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"unknown acquisition {acquisition!r}; allowed: {sorted(ACQUISITIONS)}")
         self._encoding = SpaceEncoding(space)
-        self._searched = self._encoding.searched
         self._acquisition = (acquisition, float(kappa), float(xi))
         self._rng = np.random.RandomState(seed)
         self._queue = [({n: to_gp(d, point[n]) for n, d in self._searched.items()}, dict(point))
@@ -86,6 +85,11 @@ class GPSearcher(Searcher):
         self._observed: list[tuple[dict[str, Any], float | None]] = []  # raw point, score (None: failed)
         self._pending: dict[str, dict[str, Any]] = {}
         self._seen: set[str] = set()
+
+    @property
+    def _searched(self) -> dict[str, Dimension]:
+        """Derived, not stored: a state saved before the encoding (Params here) still restores."""
+        return self._encoding.searched
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         self._metric, self._mode = metric or self._metric, mode or self._mode
