@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from autolearn.errors import ConfigError, allowed
+from autolearn.values import plain
 
 MAX_GRID_POINTS = 10_000  # a grid larger than this is almost always a typo in a range
 
@@ -36,12 +37,6 @@ def as_number(value: Any, path: str, *, integer: bool = False) -> float | int:
     return float(value)
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars → Python scalars, so configs serialise and compare cleanly."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, (list, dict, str)) else value
-
-
 @dataclass(frozen=True)
 class Param:
     """Base of every parameter type; `kind` is its name in the dict form."""
@@ -61,10 +56,6 @@ class Param:
 
     def contains(self, value: Any) -> bool:
         raise NotImplementedError
-
-    @property
-    def is_numeric(self) -> bool:
-        return False
 
 
 @dataclass(frozen=True)
@@ -98,13 +89,9 @@ class FloatParam(Param):
         return [round(self.low + i * self.step, 12) for i in range(n)]
 
     def contains(self, value: Any) -> bool:
-        value = _plain(value)
+        value = plain(value)
         return isinstance(value, (int, float)) and not isinstance(value, bool) and (
             self.low - 1e-12 * abs(self.low) <= value <= self.high + 1e-12 * abs(self.high))
-
-    @property
-    def is_numeric(self) -> bool:
-        return True
 
 
 @dataclass(frozen=True)
@@ -132,17 +119,13 @@ class IntParam(Param):
             return tune.choice(self.grid_values())
         return tune.lograndint(self.low, self.high + 1) if self.log else tune.randint(self.low, self.high + 1)
 
-    def grid_values(self) -> list[Any] | None:
+    def grid_values(self) -> list[Any]:  # always finite
         return list(range(self.low, self.high + 1, self.step))
 
     def contains(self, value: Any) -> bool:
-        value = _plain(value)
+        value = plain(value)
         return (isinstance(value, int) and not isinstance(value, bool)
                 and self.low <= value <= self.high and (value - self.low) % self.step == 0)
-
-    @property
-    def is_numeric(self) -> bool:
-        return True
 
 
 @dataclass(frozen=True)
@@ -167,7 +150,7 @@ class ChoiceParam(Param):
         return list(self.values)
 
     def contains(self, value: Any) -> bool:
-        return _plain(value) in self.values
+        return plain(value) in self.values
 
 
 @dataclass(frozen=True)
@@ -227,7 +210,7 @@ def param_from_dict(data: Any, path: str) -> Param:
             if not isinstance(values, (list, tuple)):
                 raise ConfigError(f"{path}.values", f"expected a list of values, got {values!r}")
             cls = GridParam if kind == "grid" else ChoiceParam
-            return cls(tuple(_plain(v) for v in values))
+            return cls(tuple(plain(v) for v in values))
         for key in ("low", "high"):
             if key not in data:
                 raise ConfigError(f"{path}.{key}", f"a {kind} parameter needs `{key}`")

@@ -1,15 +1,17 @@
 """Early stopping: scheduler name → small factory, options checked against the factory's signature.
 
 Time is counted in `training_iteration` (one per report: an epoch of the built-in loop), and
-`max_t` defaults to the spec's epochs, so `asha` needs no arguments to do the right thing.
+`max_t` defaults to the spec's epochs for every factory that takes it, so `asha` needs no
+arguments to do the right thing. A factory outside the package is named by import path
+(`scheduler: {name: mypkg.sched:make_scheduler, ...}`) and checked the same way.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from autolearn.config.plugins import check_kwargs
-from autolearn.errors import ConfigError, allowed
+from autolearn.config.plugins import accepted_kwargs, check_kwargs, resolve
+from autolearn.errors import ConfigError
 
 TIME_ATTR = "training_iteration"
 
@@ -46,21 +48,33 @@ SCHEDULERS: dict[str, Callable[..., Any]] = {
     "hyperband": _hyperband,
     "median": _median,
 }
-_BUDGETED = {"asha", "hyperband"}  # take max_t, filled from the spec's epochs
+FIELD = "scheduler.name"
 
 
-def check_scheduler(name: str, options: Mapping[str, Any], max_t: int | None) -> None:
-    """Load-time checks: known name, known options, a grace period that fits the budget."""
-    if name not in SCHEDULERS:
-        raise ConfigError("scheduler.name", f"unknown scheduler {name!r}; allowed: {allowed(SCHEDULERS)}")
-    factory = SCHEDULERS[name]
+def _factory(name: Any) -> tuple[Callable[..., Any], str]:
+    """The factory a scheduler name (a registry name, an import path or a callable) stands for, and
+    how messages call it."""
+    factory = resolve(name, SCHEDULERS, FIELD, "scheduler")
+    label = repr(name) if isinstance(name, str) else getattr(name, "__qualname__", repr(name))
+    return factory, f"scheduler {label}"
+
+
+def _options(factory: Callable[..., Any], options: Mapping[str, Any], max_t: int | None) -> dict[str, Any]:
+    """The options with `max_t` filled from the spec's epochs when the factory takes it (without
+    epochs, i.e. a user trainable, a factory that needs max_t says so through `check_kwargs`)."""
     given = dict(options)
-    if name in _BUDGETED:
-        if "max_t" not in given and max_t is None:
-            raise ConfigError("scheduler.max_t", f"{name} needs max_t (the most iterations a trial may "
-                              "report) when a user trainable sets its own budget")
+    if max_t is not None and "max_t" in (accepted_kwargs(factory) or ()):
         given.setdefault("max_t", max_t)
-    check_kwargs(factory, given, "scheduler", owner=f"scheduler {name!r}")
+    return given
+
+
+def check_scheduler(name: Any, options: Mapping[str, Any], max_t: int | None) -> None:
+    """Load-time checks: known name or importable factory, known options, a grace period that fits."""
+    factory, owner = _factory(name)
+    given = _options(factory, options, max_t)
+    check_kwargs(factory, given, "scheduler", owner=owner)
+    if factory not in SCHEDULERS.values():
+        return  # a user's factory: its arguments mean what it says, not what Ray's schedulers do
     for key in ("max_t", "grace_period", "brackets", "min_samples_required"):
         if key in given and (isinstance(given[key], bool) or not isinstance(given[key], int) or given[key] < 1):
             raise ConfigError(f"scheduler.{key}", f"must be a whole number >= 1, got {given[key]!r}")
@@ -74,9 +88,13 @@ def check_scheduler(name: str, options: Mapping[str, Any], max_t: int | None) ->
                           f"the budget of a trial (max_t = {budget} epochs); lower it or train longer")
 
 
-def make_scheduler(name: str, options: Mapping[str, Any], max_t: int | None) -> Any:
+def make_scheduler(name: Any, options: Mapping[str, Any], max_t: int | None) -> Any:
+    """The Ray Tune scheduler; a user's factory must return one (a `TrialScheduler`)."""
+    from ray.tune.schedulers import TrialScheduler
+
     check_scheduler(name, options, max_t)
-    given = dict(options)
-    if name in _BUDGETED:
-        given.setdefault("max_t", max_t)
-    return SCHEDULERS[name](**given)
+    factory, owner = _factory(name)
+    scheduler = factory(**_options(factory, options, max_t))
+    if not isinstance(scheduler, TrialScheduler):
+        raise ConfigError(FIELD, f"{owner} returned a {type(scheduler).__name__}, not a Ray Tune TrialScheduler")
+    return scheduler

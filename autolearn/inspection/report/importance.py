@@ -8,13 +8,12 @@ way impurity importance is. With few trials it is a rough guide, and the note sa
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from autolearn.inspection.report.data import SweepData
-from autolearn.inspection.report.plots import axis_values
+from autolearn.inspection.report.plots import axis_values, encoded_line
 
 MIN_TRIALS = 4  # below this, a forest fitted to the trials says nothing worth printing
 
@@ -26,14 +25,14 @@ class Importance:
 
 
 def design_matrix(data: SweepData) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Hyperparameters as numbers (choices by their index, log ranges as log10) and the scores."""
+    """Hyperparameters as numbers, placed by the space's encoding (log ranges in log, choices and
+    steps by index; values it cannot place as on the plots), and the scores."""
     usable, names = data.usable(), data.hparams
     columns = []
     for name in names:
-        x, _ = axis_values(data, name, list(usable[name]))
-        if getattr(data.space.get(name), "log", False) and all(v > 0 for v in x):
-            x = [math.log10(v) for v in x]
-        columns.append(x)
+        values = list(usable[name])
+        d = encoded_line(data, name, values)
+        columns.append([float(d.to_internal(v)) for v in values] if d else axis_values(data, name, values)[0])
     features = np.array(columns, dtype=float).T if columns else np.empty((len(usable), 0))
     return features, usable[data.score_column].to_numpy(dtype=float), names
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from autolearn.config.space import ChoiceParam
 from autolearn.inspection.report.data import SweepData
+from autolearn.search.encoding import Dimension, dimension
 
 STATUS_STYLE = {  # status → (colour, end marker): where a curve stops, and why, is visible
     "finished": ("tab:blue", "o"), "stopped": ("tab:orange", "x"), "diverged": ("tab:red", "X"),
@@ -79,7 +80,8 @@ def best_so_far(data: SweepData) -> dict[str, list[float]]:
     for tid in usable["trial_id"]:
         curve = data.curves.get(tid)
         start = starts.get(tid)
-        if curve is None or data.metric not in curve or "time_total_s" not in curve or not _real(start):
+        if curve is None or data.metric not in curve or "time_total_s" not in curve or not _real(start) \
+                or start is None:
             continue  # Ray's timestamps are whole seconds: trial start + its own clock is finer
         reports += [(start + float(t), float(v)) for t, v in zip(curve["time_total_s"], curve[data.metric])
                     if isinstance(v, (int, float)) and math.isfinite(v)]
@@ -131,9 +133,15 @@ def plot_learning_curves(data: SweepData, path: Path) -> list[dict[str, Any]]:
 
 
 def axis_values(data: SweepData, name: str, values: list[Any]) -> tuple[list[float], list[str] | None]:
-    """Numbers to place `values` on an axis: choices at 0..n-1 (with their labels), numbers as is."""
+    """Numbers to place `values` on an axis: choices at their index 0..n-1 in the space's encoding
+    (with their labels), numbers as they are; values no choice of the space holds (a spec that
+    changed, or no spec) by their label."""
     param = data.space.get(name)
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if isinstance(param, ChoiceParam):
+        d = dimension(name, param)
+        if all(d.encodable(v) for v in values):
+            return [float(d.to_internal(v)) for v in values], [str(v) for v in d.values]
     if isinstance(param, ChoiceParam) or not numeric:
         labels = [str(v) for v in param.values] if isinstance(param, ChoiceParam) else sorted({str(v) for v in values})
         for v in values:
@@ -141,6 +149,15 @@ def axis_values(data: SweepData, name: str, values: list[Any]) -> tuple[list[flo
                 labels.append(str(v))
         return [float(labels.index(str(v))) for v in values], labels
     return [float(v) for v in values], None
+
+
+def encoded_line(data: SweepData, name: str, values: list[Any], *, half_step: bool = True) -> Dimension | None:
+    """The space's encoding of `name` when it can place every one of `values`, else None."""
+    param = data.space.get(name)
+    if param is None:
+        return None
+    d = dimension(name, param, half_step=half_step)
+    return d if all(d.encodable(v) for v in values) else None
 
 
 def _is_log(data: SweepData, name: str) -> bool:
@@ -183,17 +200,19 @@ def _numeric_axis(ax: Any, param: Any, log: bool) -> None:
 
 
 def _normalised(data: SweepData, name: str, values: list[Any]) -> tuple[list[float], list[str]]:
-    """Values on 0..1 for the parallel-coordinates axis (log ranges on a log scale), plus tick labels."""
-    x, labels = axis_values(data, name, values)
-    if labels is not None:
-        span = max(len(labels) - 1, 1)
-        return [v / span for v in x], labels
-    param = data.space.get(name)
-    low, high = (param.low, param.high) if hasattr(param, "low") else (min(x, default=0.0), max(x, default=1.0))
-    log = _is_log(data, name) and low > 0
-    f = (lambda v: math.log10(v)) if log else (lambda v: v)
-    lo, hi = f(low), f(high)
-    return [(f(v) - lo) / (hi - lo) if hi > lo else 0.5 for v in x], [f"{low:.3g}", f"{high:.3g}"]
+    """Values on 0..1 for the parallel-coordinates axis, plus tick labels: the space's encoding with
+    the end values on the ends (log ranges on a log scale, choices evenly spaced)."""
+    d = encoded_line(data, name, values, half_step=False)
+    if d is not None:
+        labels = [str(v) for v in d.values] if d.kind == "categorical" else [
+            f"{d.from_unit(0.0):.3g}", f"{d.from_unit(1.0):.3g}"]
+        return [d.to_unit(v) for v in values], labels
+    x, names = axis_values(data, name, values)  # values the space cannot place: by label or as numbers
+    if names is not None:
+        span = max(len(names) - 1, 1)
+        return [v / span for v in x], names
+    low, high = min(x, default=0.0), max(x, default=1.0)
+    return [(v - low) / (high - low) if high > low else 0.5 for v in x], [f"{low:.3g}", f"{high:.3g}"]
 
 
 def plot_parallel_coordinates(data: SweepData, path: Path) -> list[dict[str, Any]]:

@@ -55,10 +55,19 @@ class SearchRequest:
 
 
 class Strategy(ABC):
-    """Base of every strategy; subclasses set `name`, `option_names` and write `build`."""
+    """Base of every strategy; subclasses set `name`, `option_names` and write `build`.
+
+    A strategy outside the package (`search.strategy: mypkg.search:MyStrategy`) is the same
+    subclass; without a `name` of its own, messages call it by its class name.
+    """
 
     name: ClassVar[str]
     option_names: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
 
     def check(self, request: SearchRequest) -> None:
         """Load-time validation; the default checks options and warm-start points."""

@@ -2,23 +2,23 @@
 
 Ray's own `BayesOptSearch` calls `bayes_opt.UtilityFunction`, gone since bayesian-optimization 2.0,
 and only knows linear floats. This searcher uses today's API (`BayesianOptimization(f=None,
-pbounds=..., acquisition_function=...)`, `register`, `suggest`) and every autolearn parameter type:
+pbounds=..., acquisition_function=...)`, `register`, `suggest`) and every autolearn parameter type.
 
-Every numeric parameter is scaled to [0, 1] (bayes_opt's GP has one length scale for all dimensions):
-- float: searched as is; log float: searched in log space (`exp` on the way out);
-- int: a float over [low - .5, high + .5] rounded on the way out (a continuous relaxation: bayes_opt's
-  own integer parameter sends the acquisition search to differential evolution, ~10 s a suggestion);
-  log int: the same in log space;
-- stepped float/int: the same over the index into the parameter's values, so `step` is exact;
-- choice: bayes_opt's categorical parameter over the value *indices* (one-hot inside the GP, any
-  value type works); a parameter with a single value is a constant and not searched.
+Every parameter is searched through the one encoding (`search/encoding.py`), scaled to [0, 1]
+(bayes_opt's GP has one length scale for all dimensions): floats as they are or in log space, ints
+as a continuous relaxation over [low - .5, high + .5] rounded on the way out (bayes_opt's own
+integer parameter sends the acquisition search to differential evolution, ~10 s a suggestion),
+stepped ranges by their index, so `step` is exact. Choices go to bayes_opt's categorical parameter
+as their *index* (one-hot inside the GP, any value type works). A single-valued parameter is a
+constant and not searched.
 
 Parallel trials (constant liar): every suggestion still running is registered, for the next model
 fit only, with the mean of the scores seen so far (CL-mean). The GP's variance collapses there, so
 the acquisition looks elsewhere. The mean, measured on Branin with 2 trials at once (EI, 50
 evaluations, seeds 0/1): regret 0.026/0.073, against 0.67/0.11 lying with the worst score (a
-pending point then reads as a cliff and wrecks the fit) and 0.16/0.16 with the best. As a last guard a suggestion whose config was already handed out
-(e.g. in a small discrete space) is replaced by a fresh random point, when one exists.
+pending point then reads as a cliff and wrecks the fit) and 0.16/0.16 with the best. As a last
+guard a suggestion whose config was already handed out (e.g. in a small discrete space) is
+replaced by a fresh random point, when one exists.
 
 Failed trials: a trial that diverged, errored or reported NaN/inf (or no metric) scores the worst
 value seen, re-evaluated at every fit, so the GP learns "bad here" and never sees NaN.
@@ -29,7 +29,6 @@ restored searcher continues where it stopped, without repeating a suggestion. A 
 """
 from __future__ import annotations
 
-import math
 import pickle
 import warnings
 from collections.abc import Mapping, Sequence
@@ -38,62 +37,33 @@ from typing import Any
 import numpy as np
 from ray.tune.search import Searcher
 
-from autolearn.config.space import ChoiceParam, FloatParam, IntParam, Param, SearchSpace
+from autolearn.config.space import SearchSpace
+from autolearn.internals import bayes_opt_gp
+from autolearn.search.encoding import Dimension, SpaceEncoding
+from autolearn.search.strategies.gp import ACQUISITIONS
 from autolearn.search.strategies.sequential import score_of
-from autolearn.search.strategies.tpe_searcher import _stepped, is_constant
+from autolearn.values import plain
 
-ACQUISITIONS = {"ucb", "ei", "pi"}
 N_CANDIDATES = 10_000  # random points the acquisition is evaluated on ...
 N_LOCAL = 5  # ... and the best of them refined by L-BFGS-B (continuous spaces only)
 
 
-def _span(p: Param) -> tuple[float, float]:
-    """The range a numeric parameter is searched over (log space, index, ±.5 for ints)."""
-    if _stepped(p):
-        return -0.5, len(p.grid_values() or ()) - 0.5
-    if isinstance(p, IntParam):
-        return (math.log(p.low - 0.5), math.log(p.high + 0.5)) if p.log else (p.low - 0.5, p.high + 0.5)
-    if isinstance(p, FloatParam):
-        return (math.log(p.low), math.log(p.high)) if p.log else (p.low, p.high)
-    raise TypeError(f"no bayes_opt encoding for {p!r}")
-
-
-def _bounds(name: str, p: Param) -> Any:
-    """pbounds entry of one searched parameter: numeric ones are scaled to [0, 1], so the GP's one
-    (isotropic) length scale fits every dimension alike."""
-    if isinstance(p, ChoiceParam):  # explicit: bayes_opt reads a bare [0, 1] as a float range
+def _bounds(d: Dimension) -> Any:
+    """pbounds entry of one searched parameter: [0, 1] for ranges, the indices of a choice."""
+    if d.kind == "categorical":  # explicit: bayes_opt reads a bare [0, 1] as a float range
         from bayes_opt.parameter import CategoricalParameter
 
-        return CategoricalParameter(name=name, categories=list(range(len(p.values))))
+        return CategoricalParameter(name=d.name, categories=list(range(len(d.values))))
     return (0.0, 1.0)
 
 
-def encode(p: Param, value: Any) -> Any:
-    if isinstance(p, ChoiceParam):
-        return p.values.index(value)
-    if _stepped(p):
-        values = p.grid_values() or []
-        x = float(min(range(len(values)), key=lambda i: abs(values[i] - value)))
-    else:
-        x = math.log(value) if p.log else float(value)  # type: ignore[attr-defined]
-    lo, hi = _span(p)
-    return (x - lo) / (hi - lo)
+def to_gp(d: Dimension, value: Any) -> Any:
+    """A config value → what bayes_opt holds: a choice's index, a range's place in [0, 1]."""
+    return d.to_internal(value) if d.kind == "categorical" else d.to_unit(value)
 
 
-def decode(p: Param, raw: Any) -> Any:
-    values = p.grid_values()
-    if is_constant(p):
-        return values[0] if values else p.low  # type: ignore[attr-defined]
-    if isinstance(p, ChoiceParam):
-        return p.values[int(raw)]
-    lo, hi = _span(p)
-    x = lo + float(raw) * (hi - lo)
-    if _stepped(p):
-        return values[min(max(int(round(x)), 0), len(values) - 1)]  # type: ignore[index]
-    x = math.exp(x) if p.log else x  # type: ignore[attr-defined]
-    if isinstance(p, IntParam):
-        return int(min(max(round(x), p.low), p.high))
-    return float(min(max(x, p.low), p.high))  # type: ignore[attr-defined]
+def from_gp(d: Dimension, raw: Any) -> Any:
+    return d.from_internal(raw) if d.kind == "categorical" else d.from_unit(raw)
 
 
 class GPSearcher(Searcher):
@@ -106,16 +76,20 @@ class GPSearcher(Searcher):
         super().__init__(metric=metric, mode=mode)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"unknown acquisition {acquisition!r}; allowed: {sorted(ACQUISITIONS)}")
-        self._params = space
-        self._searched = {n: p for n, p in space.items() if not is_constant(p)}
+        self._encoding = SpaceEncoding(space)
         self._acquisition = (acquisition, float(kappa), float(xi))
         self._rng = np.random.RandomState(seed)
-        self._queue = [({n: encode(p, point[n]) for n, p in self._searched.items()}, dict(point))
+        self._queue = [({n: to_gp(d, point[n]) for n, d in self._searched.items()}, dict(point))
                        for point in points_to_evaluate]  # (raw, the config exactly as given)
         self._random_left = n_initial_points
         self._observed: list[tuple[dict[str, Any], float | None]] = []  # raw point, score (None: failed)
         self._pending: dict[str, dict[str, Any]] = {}
         self._seen: set[str] = set()
+
+    @property
+    def _searched(self) -> dict[str, Dimension]:
+        """Derived, not stored: a state saved before the encoding (Params here) still restores."""
+        return self._encoding.searched
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         self._metric, self._mode = metric or self._metric, mode or self._mode
@@ -143,7 +117,7 @@ class GPSearcher(Searcher):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         raw = self._pending.pop(trial_id, None)
         if raw is not None:
-            self._observed.append((raw, None if error else score_of(result, self._metric)))
+            self._observed.append((raw, None if error else score_of(result, self.metric)))
 
     def save(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "wb") as f:
@@ -156,7 +130,7 @@ class GPSearcher(Searcher):
     # -- internals ------------------------------------------------------------------------------
 
     def _decode(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        return {n: decode(p, raw.get(n)) for n, p in self._params.items()}
+        return self._encoding.complete({n: from_gp(d, raw[n]) for n, d in self._searched.items()})
 
     def _key(self, raw: Mapping[str, Any]) -> str:
         return repr(sorted(self._decode(raw).items()))
@@ -170,7 +144,7 @@ class GPSearcher(Searcher):
                "pi": lambda: acquisition.ProbabilityOfImprovement(xi=xi)}[kind]()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "non-float parameters are experimental": tested here
-            return BayesianOptimization(f=None, pbounds={n: _bounds(n, p) for n, p in self._searched.items()},
+            return BayesianOptimization(f=None, pbounds={n: _bounds(d) for n, d in self._searched.items()},
                                         acquisition_function=acq, random_state=self._rng, verbose=0)
 
     def _random_unseen(self, tries: int = 100) -> dict[str, Any]:
@@ -180,12 +154,7 @@ class GPSearcher(Searcher):
             if self._key(raw) not in self._seen:
                 break
             raw = optimizer.random_sample(1)[0]
-        return {n: _plain(v) for n, v in raw.items()}
-
-    LIE = "mean"  # the constant liar's value: "mean", "worst" or "best" of the scores seen (module doc)
-
-    def _lie(self, scores: list[float]) -> float:
-        return {"worst": min, "mean": lambda v: float(np.mean(v)), "best": max}[self.LIE](scores)
+        return {n: plain(v) for n, v in raw.items()}
 
     def _model_suggestion(self) -> dict[str, Any]:
         """Fit on observations (worst score for failures, the lie for pending points), maximise EI/UCB/PI."""
@@ -202,7 +171,7 @@ class GPSearcher(Searcher):
         for raw in self._pending.values():  # the constant liar
             key = tuple(np.round(optimizer.space.params_to_array(raw), 12))
             if key not in points:
-                points[key], arrays[key] = [self._lie(scores)], raw
+                points[key], arrays[key] = [float(np.mean(scores))], raw
         for key, values in points.items():
             optimizer.register(arrays[key], float(np.mean(values)))
         space = optimizer.space
@@ -210,12 +179,6 @@ class GPSearcher(Searcher):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's GP convergence warnings on tiny data
             x = optimizer.acquisition_function.suggest(
-                gp=optimizer._gp, target_space=space, n_random=N_CANDIDATES, n_smart=0 if mixed else N_LOCAL,
+                gp=bayes_opt_gp(optimizer), target_space=space, n_random=N_CANDIDATES, n_smart=0 if mixed else N_LOCAL,
                 fit_gp=True, random_state=self._rng)
-        return {n: _plain(v) for n, v in space.array_to_params(x).items()}
-
-
-def _plain(value: Any) -> Any:
-    value = np.asarray(value).squeeze() if isinstance(value, np.ndarray) else value
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
+        return {n: plain(v) for n, v in space.array_to_params(x).items()}

@@ -33,8 +33,9 @@ class GridSearch(Strategy):
         from ray import tune
         from ray.tune.search.basic_variant import BasicVariantGenerator
 
-        space = {name: tune.grid_search(p.grid_values()) for name, p in request.space.items()}
-        size = math.prod(len(p.grid_values()) for p in request.space.values())
+        grids = {name: p.grid_values() or [] for name, p in request.space.items()}  # `check` saw them finite
+        space = {name: tune.grid_search(values) for name, values in grids.items()}
+        size = math.prod(len(values) for values in grids.values())
         generator = BasicVariantGenerator(max_concurrent=request.max_concurrent or 0,
                                           points_to_evaluate=[dict(p) for p in request.points_to_evaluate] or None)
         return SearchPlan(param_space=space, num_samples=request.num_samples, search_alg=generator,

@@ -11,7 +11,6 @@ which is the honest reading of "search the rest once per grid value".
 from __future__ import annotations
 
 import itertools
-import math
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -19,6 +18,7 @@ from typing import Any, ClassVar
 from autolearn.config.space import GridParam, SearchSpace, as_number
 from autolearn.errors import ConfigError, allowed
 from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy, limit_concurrency
+from autolearn.values import is_finite_number, plain
 
 OptionCheck = Callable[[Any, str], Any]
 
@@ -45,12 +45,8 @@ def score_of(result: Mapping[str, Any] | None, metric: str) -> float | None:
     """
     if not result or result.get("diverged"):
         return None
-    value = result.get(metric)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        value = getattr(value, "item", lambda: None)()
-    if value is None or not math.isfinite(float(value)):
-        return None
-    return float(value)
+    value = plain(result.get(metric))
+    return float(value) if is_finite_number(value) else None
 
 
 class ModelBasedStrategy(Strategy):
