@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from autolearn.errors import ConfigError, allowed
+from autolearn.values import plain as _plain  # numpy scalars → Python ones: configs serialise and compare
 
 MAX_GRID_POINTS = 10_000  # a grid larger than this is almost always a typo in a range
 
@@ -34,12 +35,6 @@ def as_number(value: Any, path: str, *, integer: bool = False) -> float | int:
             raise ConfigError(path, f"expected an integer, got {value!r}")
         return int(value)
     return float(value)
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars → Python scalars, so configs serialise and compare cleanly."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, (list, dict, str)) else value
 
 
 @dataclass(frozen=True)
