@@ -6,7 +6,7 @@ path; checks that need two sections at once live in `validation.py`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -15,6 +15,9 @@ from autolearn.errors import ConfigError, allowed
 
 Mode = Literal["min", "max"]
 BUILTIN_METRICS = ("val_accuracy", "val_loss", "train_loss")
+# A plug-in as the spec names it: a registry name or an import path (`pkg.mod:fn`) in YAML, or the
+# object itself in Python.
+Named = str | Callable[..., Any]
 
 
 def _mapping(value: Any, path: str) -> dict[str, Any]:
@@ -48,13 +51,13 @@ def _float(value: Any, path: str, low: float | None = None, high: float | None =
     return out
 
 
-def _name(value: Any, path: str) -> Any:
+def _name(value: Any, path: str) -> Named:
     if callable(value) or (isinstance(value, str) and value):
         return value
     raise ConfigError(path, f"expected a name, an import path or a callable, got {value!r}")
 
 
-def _split_named(data: Any, path: str, key: str = "name", default: Any = None) -> tuple[Any, dict[str, Any]]:
+def _split_named(data: Any, path: str, key: str = "name", default: Any = None) -> tuple[Named, dict[str, Any]]:
     """`{name: x, a: 1}` → (x, {a: 1}): a named plugin with its options inline."""
     if isinstance(data, str) or callable(data):
         return data, {}
@@ -67,23 +70,29 @@ def _split_named(data: Any, path: str, key: str = "name", default: Any = None) -
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    name: Any = "synthetic_classification"  # registry name, import path, or callable → (X, y)
+    """Which data the built-in loop trains on: a loader and its keyword arguments (the YAML keys
+    beside `name`), so a new dataset is a function, not a new section."""
+
+    name: Named = "synthetic_classification"  # registry name, import path, or callable → (X, y)
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "task.dataset") -> DatasetSpec:
+        """`{name: csv, path: ..., target: ...}`, a bare name, or a loader callable."""
         if isinstance(data, DatasetSpec):
             return data
         name, params = _split_named(data, path)
         return cls(name, params)
 
     def to_dict(self) -> dict[str, Any]:
+        """The YAML form (a callable shown by its import path)."""
         return {"name": _export_name(self.name), **self.params}
 
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """`validation` is a share of what remains after the test split is taken out."""
+    """How the data is split into train, validation and test: shares, and a seed so every trial of a
+    sweep sees the same split. `validation` is a share of what remains after the test split."""
 
     test: float = 0.2
     validation: float = 0.2
@@ -95,7 +104,7 @@ class SplitSpec:
             return data
         data = _mapping(data, path)
         _no_unknown(data, {"test", "validation", "random_state"}, path)
-        out = {}
+        out: dict[str, Any] = {}
         for key in ("test", "validation"):
             if key in data:
                 value = _float(data[key], f"{path}.{key}", 0.0, 1.0)
@@ -115,7 +124,7 @@ class TaskSpec:
 
     dataset: DatasetSpec | None = field(default_factory=DatasetSpec)
     split: SplitSpec = field(default_factory=SplitSpec)
-    trainable: Any = None  # import path or callable fn(config) for user training code
+    trainable: Named | None = None  # import path or callable fn(config) for user training code
     params: Mapping[str, Any] = field(default_factory=dict)  # fixed config values for `trainable`
 
     @classmethod
@@ -140,17 +149,22 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    name: Any = "mlp"  # registry name, import path, or callable(input_shape, n_outputs, **params)
+    """Which network the built-in loop trains: a builder and its fixed keyword arguments (a space
+    key that is not a training setting overrides the argument of that name, trial by trial)."""
+
+    name: Named = "mlp"  # registry name, import path, or callable(input_shape, n_outputs, **params)
     params: Mapping[str, Any] = field(default_factory=lambda: {"hidden_units": 64, "depth": 2})
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "model") -> ModelSpec:
+        """`{name: mlp, hidden_units: 64}`, a bare name, or a builder callable."""
         if isinstance(data, ModelSpec):
             return data
         name, params = _split_named(data, path, default="mlp")
         return cls(name, params)
 
     def to_dict(self) -> dict[str, Any]:
+        """The YAML form (a callable shown by its import path)."""
         return {"name": _export_name(self.name), **self.params}
 
 
@@ -216,6 +230,9 @@ def check_train_value(key: str, value: Any, path: str) -> Any:
 
 @dataclass(frozen=True)
 class SearchSpec:
+    """How the space is searched: the strategy, how many trials, how many at once, a seed, points
+    to try first, and the strategy's own options (which the strategy checks, not this section)."""
+
     strategy: str = "random"
     num_samples: int | None = None  # default: 10 samples; for grid, 1 pass over the whole grid
     seed: int | None = None
@@ -253,6 +270,8 @@ class SearchSpec:
 
 @dataclass(frozen=True)
 class SchedulerSpec:
+    """Which early-stopping scheduler ends poor trials (fifo: none), with its options inline."""
+
     name: str = "fifo"
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -261,11 +280,15 @@ class SchedulerSpec:
         if isinstance(data, SchedulerSpec):
             return data
         name, options = _split_named(data, path, default="fifo")
+        if not isinstance(name, str):
+            raise ConfigError(f"{path}.name", f"expected a scheduler name, got {name!r}")
         return cls(name, options)
 
 
 @dataclass(frozen=True)
 class MetricSpec:
+    """The reported metric that ranks trials, and whether higher (`max`) or lower (`min`) is better."""
+
     name: str = "val_accuracy"
     mode: Mode = "max"
 
@@ -288,6 +311,9 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class ResourcesSpec:
+    """What one trial reserves; Ray runs as many trials at once as the cluster's CPUs and GPUs allow
+    (a GPU share below 1 packs several trials onto one GPU)."""
+
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
 
@@ -335,7 +361,8 @@ class RunSpec:
         return cls(**out)
 
 
-def _export_name(name: Any) -> Any:
+def _export_name(name: Named) -> str:
+    """A plug-in as YAML can hold it: a callable becomes its `module:qualname` import path."""
     if callable(name):
         return f"{getattr(name, '__module__', '?')}:{getattr(name, '__qualname__', repr(name))}"
     return name

@@ -64,6 +64,9 @@ class Param:
 
 @dataclass(frozen=True)
 class FloatParam(Param):
+    """A real range `[low, high]`: uniform, log-uniform (`log`, for rates and decays spanning
+    decades) or on a grid of `step`."""
+
     low: float
     high: float
     log: bool = False
@@ -104,6 +107,9 @@ class FloatParam(Param):
 
 @dataclass(frozen=True)
 class IntParam(Param):
+    """An integer range `[low, high]`, both ends included (unlike Ray's `randint`), optionally
+    log-spaced or in steps."""
+
     low: int
     high: int
     log: bool = False
@@ -127,7 +133,7 @@ class IntParam(Param):
             return tune.choice(self.grid_values())
         return tune.lograndint(self.low, self.high + 1) if self.log else tune.randint(self.low, self.high + 1)
 
-    def grid_values(self) -> list[Any] | None:
+    def grid_values(self) -> list[Any]:
         return list(range(self.low, self.high + 1, self.step))
 
     def contains(self, value: Any) -> bool:

@@ -39,7 +39,9 @@ def is_scored(status: str) -> bool:
 
 def classify(metrics: Mapping[str, Any], error: Any, max_epochs: int | None,
              timeout: float | None = None) -> str:
-    """finished / stopped (early, by the scheduler) / diverged / timeout / error.
+    """How a trial ended (finished / stopped early by the scheduler / diverged / timeout / error),
+    from its last report and its error: one rule, so results.csv, progress, TensorBoard and the
+    report agree.
 
     A trial that `execution.stopping.TrialStopper` ended for running past `run.trial_timeout` is
     one that reached the limit before its epoch budget; Ray records no reason, so the numbers tell.
