@@ -75,6 +75,7 @@ def check_scheduler(name: str, options: Mapping[str, Any], max_t: int | None) ->
 
 
 def make_scheduler(name: str, options: Mapping[str, Any], max_t: int | None) -> Any:
+    """The Ray Tune scheduler for `scheduler.name`, its options checked first (`max_t`: the budget)."""
     check_scheduler(name, options, max_t)
     given = dict(options)
     if name in _BUDGETED:

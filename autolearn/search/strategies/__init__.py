@@ -26,6 +26,7 @@ __all__ = ["STRATEGIES", "SearchPlan", "SearchRequest", "Strategy", "get_strateg
 
 
 def get_strategy(name: str) -> Strategy:
+    """The strategy registered under `name`; an unknown name is a spec error listing the known ones."""
     if name not in STRATEGIES:
         raise ConfigError("search.strategy", f"unknown strategy {name!r}; allowed: {allowed(STRATEGIES)}")
     return STRATEGIES[name]()
