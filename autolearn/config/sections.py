@@ -34,6 +34,13 @@ def _no_unknown(data: Mapping[str, Any], known: set[str], path: str) -> None:
             raise ConfigError(f"{path}.{key}" if path else key, f"unknown key; allowed: {allowed(known)}")
 
 
+def _fields_of(cls: type, data: Any, path: str) -> dict[str, Any]:
+    """A section's YAML mapping (None: empty), each key one of the section's fields."""
+    out = _mapping(data, path)
+    _no_unknown(out, {f.name for f in fields(cls)}, path)
+    return out
+
+
 def _int(value: Any, path: str, low: int | None = None) -> int:
     out = int(as_number(value, path, integer=True))
     if low is not None and out < low:
@@ -102,8 +109,7 @@ class SplitSpec:
     def from_dict(cls, data: Any, path: str = "task.split") -> SplitSpec:
         if isinstance(data, SplitSpec):
             return data
-        data = _mapping(data, path)
-        _no_unknown(data, {"test", "validation", "random_state"}, path)
+        data = _fields_of(cls, data, path)
         out: dict[str, Any] = {}
         for key in ("test", "validation"):
             if key in data:
@@ -131,8 +137,7 @@ class TaskSpec:
     def from_dict(cls, data: Any, path: str = "task") -> TaskSpec:
         if isinstance(data, TaskSpec):
             return data
-        data = _mapping(data, path)
-        _no_unknown(data, {"dataset", "split", "trainable", "params"}, path)
+        data = _fields_of(cls, data, path)
         trainable = data.get("trainable")
         if trainable is not None:
             _name(trainable, f"{path}.trainable")
@@ -195,8 +200,7 @@ class TrainSpec:
     def from_dict(cls, data: Any, path: str = "train") -> TrainSpec:
         if isinstance(data, TrainSpec):
             data = {f.name: getattr(data, f.name) for f in fields(data)}
-        data = _mapping(data, path)
-        _no_unknown(data, {f.name for f in fields(cls)}, path)
+        data = _fields_of(cls, data, path)
         return cls(**{k: check_train_value(k, v, f"{path}.{k}") for k, v in data.items()})
 
 
@@ -298,8 +302,7 @@ class MetricSpec:
             return data
         if isinstance(data, str):
             data = {"name": data}
-        data = _mapping(data, path)
-        _no_unknown(data, {"name", "mode"}, path)
+        data = _fields_of(cls, data, path)
         name = data.get("name", "val_accuracy")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{path}.name", f"expected a metric name, got {name!r}")
@@ -321,8 +324,7 @@ class ResourcesSpec:
     def from_dict(cls, data: Any, path: str = "resources") -> ResourcesSpec:
         if isinstance(data, ResourcesSpec):
             return data
-        data = _mapping(data, path)
-        _no_unknown(data, {"cpus_per_trial", "gpus_per_trial"}, path)
+        data = _fields_of(cls, data, path)
         out = {}
         if "cpus_per_trial" in data:
             out["cpus_per_trial"] = _float(data["cpus_per_trial"], f"{path}.cpus_per_trial", 0.0, low_open=True)
@@ -347,8 +349,7 @@ class RunSpec:
     def from_dict(cls, data: Any, path: str = "run") -> RunSpec:
         if isinstance(data, RunSpec):
             return data
-        data = _mapping(data, path)
-        _no_unknown(data, {"max_failures", "trial_timeout", "inject_fault"}, path)
+        data = _fields_of(cls, data, path)
         out: dict[str, Any] = {}
         if "max_failures" in data:
             out["max_failures"] = _int(data["max_failures"], f"{path}.max_failures", 0)

@@ -16,11 +16,7 @@ from typing import Any
 import yaml
 
 from autolearn.config.sections import (
-    BUILTIN_METRICS,
-    TRAIN_TUNABLE,
-    DatasetSpec,
     MetricSpec,
-    Mode,
     ModelSpec,
     Named,
     ResourcesSpec,
@@ -32,16 +28,13 @@ from autolearn.config.sections import (
     TrainSpec,
     _export_name,
     _no_unknown,
-    check_train_value,
 )
 from autolearn.config.space import SearchSpace
 from autolearn.config.validation import check_experiment
 from autolearn.errors import ConfigError
 from autolearn.values import is_uri
 
-__all__ = ["BUILTIN_METRICS", "TRAIN_TUNABLE", "DatasetSpec", "Experiment", "MetricSpec", "Mode", "ModelSpec",
-           "ResourcesSpec", "RunSpec", "SchedulerSpec", "SearchSpec", "SplitSpec", "TaskSpec", "TrainSpec",
-           "check_train_value", "load_spec", "read_spec"]
+__all__ = ["Experiment", "load_spec", "read_spec"]  # the sections: `config.sections`
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
