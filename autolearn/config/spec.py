@@ -2,7 +2,7 @@
 
 One `Experiment` comes from a YAML file (`load_spec`) or is built in Python, with dicts or the
 section dataclasses (`sections.py`), and callables where YAML has import paths. Everything is
-validated in `__post_init__`, before Ray starts, so a typo costs a second, not a cluster hour.
+validated when the `Experiment` is built, before Ray starts, so a typo costs a second, not a cluster hour.
 """
 from __future__ import annotations
 
