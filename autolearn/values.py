@@ -7,7 +7,12 @@ inspection all need them, and a rule written five times drifts five ways.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 Mode = Literal["min", "max"]
 
@@ -18,9 +23,9 @@ def plain(value: Any) -> Any:
     return item() if callable(item) and not isinstance(value, (str, bytes)) else value
 
 
-def is_finite_number(value: Any) -> bool:
-    """A real number that is neither NaN nor infinite (booleans are not scores)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def is_finite_number(value: Any) -> TypeIs[float]:
+    """A real number (NumPy's too) that is neither NaN nor infinite (booleans are not scores)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def is_better(score: float, than: float | None, mode: str) -> bool:
@@ -28,6 +33,28 @@ def is_better(score: float, than: float | None, mode: str) -> bool:
     if than is None:
         return True
     return score > than if mode == "max" else score < than
+
+
+def best_index(scores: Sequence[float], mode: str) -> int | None:
+    """Where the best of `scores` stands (the first of equals); None when there is none."""
+    best: int | None = None
+    for index, score in enumerate(scores):
+        if best is None or is_better(score, scores[best], mode):
+            best = index
+    return best
+
+
+def running_best(scores: Sequence[float], mode: str) -> list[float]:
+    """The best score so far after each one: the curve a sweep's progress is judged by."""
+    out: list[float] = []
+    for score in scores:
+        out.append(score if not out or is_better(score, out[-1], mode) else out[-1])
+    return out
+
+
+def worst_to_best(scores: Sequence[float], mode: str) -> list[int]:
+    """The positions of `scores` from the worst to the best (to draw the best last, on top)."""
+    return sorted(range(len(scores)), key=lambda i: scores[i], reverse=mode != "max")
 
 
 def is_uri(location: str) -> bool:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from autolearn.config.spec import Experiment
 
 SEED_SPEC_FILE = Path(__file__).resolve().parent / "specs" / "seed.yaml"
 
@@ -14,8 +17,9 @@ def seed_spec() -> dict[str, Any]:
     return yaml.safe_load(SEED_SPEC_FILE.read_text())
 
 
-def seed_experiment(**overrides: Any) -> Any:
-    """The seed Experiment, with top-level sections replaced (e.g. name=..., search=...)."""
+def seed_experiment(**overrides: Any) -> Experiment:
+    """The seed Experiment (what `autolearn sweep` runs without a spec file), with top-level sections
+    replaced (e.g. name=..., search=...): a known-good start for tests, benchmarks and examples."""
     from autolearn.config.spec import Experiment
 
     return Experiment.from_dict({**seed_spec(), **overrides})

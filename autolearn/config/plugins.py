@@ -104,8 +104,8 @@ def ship_by_value(obj: Any) -> None:
 
     from ray import cloudpickle  # Ray serialises with its own vendored copy
 
-    module_name = getattr(obj, "__module__", None)
-    module = sys.modules.get(module_name or "")
+    module_name = getattr(obj, "__module__", None) or ""
+    module = sys.modules.get(module_name)
     if module is None or module_name == "__main__" or module_name.split(".")[0] in ("autolearn", "ray", "torch"):
         return
     location = getattr(module, "__file__", "") or ""

@@ -6,7 +6,7 @@ path; checks that need two sections at once live in `validation.py`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -15,6 +15,9 @@ from autolearn.errors import ConfigError, allowed
 
 Mode = Literal["min", "max"]
 BUILTIN_METRICS = ("val_accuracy", "val_loss", "train_loss")
+# A plug-in as the spec names it: a registry name or an import path (`pkg.mod:fn`) in YAML, or the
+# object itself in Python.
+Named = str | Callable[..., Any]
 
 
 def _mapping(value: Any, path: str) -> dict[str, Any]:
@@ -29,6 +32,13 @@ def _no_unknown(data: Mapping[str, Any], known: set[str], path: str) -> None:
     for key in data:
         if key not in known:
             raise ConfigError(f"{path}.{key}" if path else key, f"unknown key; allowed: {allowed(known)}")
+
+
+def _fields_of(cls: type, data: Any, path: str) -> dict[str, Any]:
+    """A section's YAML mapping (None: empty), each key one of the section's fields."""
+    out = _mapping(data, path)
+    _no_unknown(out, {f.name for f in fields(cls)}, path)
+    return out
 
 
 def _int(value: Any, path: str, low: int | None = None) -> int:
@@ -48,13 +58,13 @@ def _float(value: Any, path: str, low: float | None = None, high: float | None =
     return out
 
 
-def _name(value: Any, path: str) -> Any:
+def _name(value: Any, path: str) -> Named:
     if callable(value) or (isinstance(value, str) and value):
         return value
     raise ConfigError(path, f"expected a name, an import path or a callable, got {value!r}")
 
 
-def _split_named(data: Any, path: str, key: str = "name", default: Any = None) -> tuple[Any, dict[str, Any]]:
+def _split_named(data: Any, path: str, key: str = "name", default: Any = None) -> tuple[Named, dict[str, Any]]:
     """`{name: x, a: 1}` → (x, {a: 1}): a named plugin with its options inline."""
     if isinstance(data, str) or callable(data):
         return data, {}
@@ -67,23 +77,29 @@ def _split_named(data: Any, path: str, key: str = "name", default: Any = None) -
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    name: Any = "synthetic_classification"  # registry name, import path, or callable → (X, y)
+    """Which data the built-in loop trains on: a loader and its keyword arguments (the YAML keys
+    beside `name`), so a new dataset is a function, not a new section."""
+
+    name: Named = "synthetic_classification"  # registry name, import path, or callable → (X, y)
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "task.dataset") -> DatasetSpec:
+        """`{name: csv, path: ..., target: ...}`, a bare name, or a loader callable."""
         if isinstance(data, DatasetSpec):
             return data
         name, params = _split_named(data, path)
         return cls(name, params)
 
     def to_dict(self) -> dict[str, Any]:
+        """The YAML form (a callable shown by its import path)."""
         return {"name": _export_name(self.name), **self.params}
 
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """`validation` is a share of what remains after the test split is taken out."""
+    """How the data is split into train, validation and test: shares, and a seed so every trial of a
+    sweep sees the same split. `validation` is a share of what remains after the test split."""
 
     test: float = 0.2
     validation: float = 0.2
@@ -93,9 +109,8 @@ class SplitSpec:
     def from_dict(cls, data: Any, path: str = "task.split") -> SplitSpec:
         if isinstance(data, SplitSpec):
             return data
-        data = _mapping(data, path)
-        _no_unknown(data, {"test", "validation", "random_state"}, path)
-        out = {}
+        data = _fields_of(cls, data, path)
+        out: dict[str, Any] = {}
         for key in ("test", "validation"):
             if key in data:
                 value = _float(data[key], f"{path}.{key}", 0.0, 1.0)
@@ -115,15 +130,14 @@ class TaskSpec:
 
     dataset: DatasetSpec | None = field(default_factory=DatasetSpec)
     split: SplitSpec = field(default_factory=SplitSpec)
-    trainable: Any = None  # import path or callable fn(config) for user training code
+    trainable: Named | None = None  # import path or callable fn(config) for user training code
     params: Mapping[str, Any] = field(default_factory=dict)  # fixed config values for `trainable`
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "task") -> TaskSpec:
         if isinstance(data, TaskSpec):
             return data
-        data = _mapping(data, path)
-        _no_unknown(data, {"dataset", "split", "trainable", "params"}, path)
+        data = _fields_of(cls, data, path)
         trainable = data.get("trainable")
         if trainable is not None:
             _name(trainable, f"{path}.trainable")
@@ -140,17 +154,22 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    name: Any = "mlp"  # registry name, import path, or callable(input_shape, n_outputs, **params)
+    """Which network the built-in loop trains: a builder and its fixed keyword arguments (a space
+    key that is not a training setting overrides the argument of that name, trial by trial)."""
+
+    name: Named = "mlp"  # registry name, import path, or callable(input_shape, n_outputs, **params)
     params: Mapping[str, Any] = field(default_factory=lambda: {"hidden_units": 64, "depth": 2})
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "model") -> ModelSpec:
+        """`{name: mlp, hidden_units: 64}`, a bare name, or a builder callable."""
         if isinstance(data, ModelSpec):
             return data
         name, params = _split_named(data, path, default="mlp")
         return cls(name, params)
 
     def to_dict(self) -> dict[str, Any]:
+        """The YAML form (a callable shown by its import path)."""
         return {"name": _export_name(self.name), **self.params}
 
 
@@ -181,8 +200,7 @@ class TrainSpec:
     def from_dict(cls, data: Any, path: str = "train") -> TrainSpec:
         if isinstance(data, TrainSpec):
             data = {f.name: getattr(data, f.name) for f in fields(data)}
-        data = _mapping(data, path)
-        _no_unknown(data, {f.name for f in fields(cls)}, path)
+        data = _fields_of(cls, data, path)
         return cls(**{k: check_train_value(k, v, f"{path}.{k}") for k, v in data.items()})
 
 
@@ -216,6 +234,9 @@ def check_train_value(key: str, value: Any, path: str) -> Any:
 
 @dataclass(frozen=True)
 class SearchSpec:
+    """How the space is searched: the strategy, how many trials, how many at once, a seed, points
+    to try first, and the strategy's own options (which the strategy checks, not this section)."""
+
     strategy: str = "random"
     num_samples: int | None = None  # default: 10 samples; for grid, 1 pass over the whole grid
     seed: int | None = None
@@ -253,6 +274,8 @@ class SearchSpec:
 
 @dataclass(frozen=True)
 class SchedulerSpec:
+    """Which early-stopping scheduler ends poor trials (fifo: none), with its options inline."""
+
     name: str = "fifo"
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -261,11 +284,15 @@ class SchedulerSpec:
         if isinstance(data, SchedulerSpec):
             return data
         name, options = _split_named(data, path, default="fifo")
+        if not isinstance(name, str):
+            raise ConfigError(f"{path}.name", f"expected a scheduler name, got {name!r}")
         return cls(name, options)
 
 
 @dataclass(frozen=True)
 class MetricSpec:
+    """The reported metric that ranks trials, and whether higher (`max`) or lower (`min`) is better."""
+
     name: str = "val_accuracy"
     mode: Mode = "max"
 
@@ -275,8 +302,7 @@ class MetricSpec:
             return data
         if isinstance(data, str):
             data = {"name": data}
-        data = _mapping(data, path)
-        _no_unknown(data, {"name", "mode"}, path)
+        data = _fields_of(cls, data, path)
         name = data.get("name", "val_accuracy")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{path}.name", f"expected a metric name, got {name!r}")
@@ -288,6 +314,9 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class ResourcesSpec:
+    """What one trial reserves; Ray runs as many trials at once as the cluster's CPUs and GPUs allow
+    (a GPU share below 1 packs several trials onto one GPU)."""
+
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
 
@@ -295,8 +324,7 @@ class ResourcesSpec:
     def from_dict(cls, data: Any, path: str = "resources") -> ResourcesSpec:
         if isinstance(data, ResourcesSpec):
             return data
-        data = _mapping(data, path)
-        _no_unknown(data, {"cpus_per_trial", "gpus_per_trial"}, path)
+        data = _fields_of(cls, data, path)
         out = {}
         if "cpus_per_trial" in data:
             out["cpus_per_trial"] = _float(data["cpus_per_trial"], f"{path}.cpus_per_trial", 0.0, low_open=True)
@@ -321,8 +349,7 @@ class RunSpec:
     def from_dict(cls, data: Any, path: str = "run") -> RunSpec:
         if isinstance(data, RunSpec):
             return data
-        data = _mapping(data, path)
-        _no_unknown(data, {"max_failures", "trial_timeout", "inject_fault"}, path)
+        data = _fields_of(cls, data, path)
         out: dict[str, Any] = {}
         if "max_failures" in data:
             out["max_failures"] = _int(data["max_failures"], f"{path}.max_failures", 0)
@@ -335,7 +362,8 @@ class RunSpec:
         return cls(**out)
 
 
-def _export_name(name: Any) -> Any:
+def _export_name(name: Named) -> str:
+    """A plug-in as YAML can hold it: a callable becomes its `module:qualname` import path."""
     if callable(name):
         return f"{getattr(name, '__module__', '?')}:{getattr(name, '__qualname__', repr(name))}"
     return name

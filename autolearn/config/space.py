@@ -60,6 +60,9 @@ class Param:
 
 @dataclass(frozen=True)
 class FloatParam(Param):
+    """A real range `[low, high]`: uniform, log-uniform (`log`, for rates and decays spanning
+    decades) or on a grid of `step`."""
+
     low: float
     high: float
     log: bool = False
@@ -96,6 +99,9 @@ class FloatParam(Param):
 
 @dataclass(frozen=True)
 class IntParam(Param):
+    """An integer range `[low, high]`, both ends included (unlike Ray's `randint`), optionally
+    log-spaced or in steps."""
+
     low: int
     high: int
     log: bool = False

@@ -2,25 +2,23 @@
 
 One `Experiment` comes from a YAML file (`load_spec`) or is built in Python, with dicts or the
 section dataclasses (`sections.py`), and callables where YAML has import paths. Everything is
-validated in `__post_init__`, before Ray starts, so a typo costs a second, not a cluster hour.
+validated when the `Experiment` is built, before Ray starts, so a typo costs a second, not a cluster hour.
 """
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from autolearn.config.sections import (
-    BUILTIN_METRICS,
-    TRAIN_TUNABLE,
-    DatasetSpec,
     MetricSpec,
-    Mode,
     ModelSpec,
+    Named,
     ResourcesSpec,
     RunSpec,
     SchedulerSpec,
@@ -30,75 +28,84 @@ from autolearn.config.sections import (
     TrainSpec,
     _export_name,
     _no_unknown,
-    check_train_value,
 )
 from autolearn.config.space import SearchSpace
 from autolearn.config.validation import check_experiment
 from autolearn.errors import ConfigError
+from autolearn.values import is_uri
 
-__all__ = ["BUILTIN_METRICS", "TRAIN_TUNABLE", "DatasetSpec", "Experiment", "MetricSpec", "Mode", "ModelSpec",
-           "ResourcesSpec", "RunSpec", "SchedulerSpec", "SearchSpec", "SplitSpec", "TaskSpec", "TrainSpec",
-           "check_train_value", "load_spec", "read_spec"]
+__all__ = ["Experiment", "load_spec", "read_spec"]  # the sections: `config.sections`
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_SECTIONS: dict[str, Callable[..., Any]] = {
-    "task": TaskSpec.from_dict, "model": ModelSpec.from_dict, "train": TrainSpec.from_dict,
-    "space": SearchSpace.from_dict, "search": SearchSpec.from_dict,
-    "scheduler": SchedulerSpec.from_dict, "metric": MetricSpec.from_dict,
-    "resources": ResourcesSpec.from_dict, "run": RunSpec.from_dict,
-}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Experiment:
-    """A whole sweep. Sections may be given as dataclasses or plain dicts; both are validated."""
+    """A whole sweep: what to train, which hyperparameters to search, how, and where.
 
-    name: str = "experiment"
-    task: Any = field(default_factory=TaskSpec)
-    model: Any = None
-    train: Any = None
-    space: Any = field(default_factory=SearchSpace)
-    search: Any = field(default_factory=SearchSpec)
-    scheduler: Any = field(default_factory=SchedulerSpec)
-    metric: Any = None
-    resources: Any = field(default_factory=ResourcesSpec)
-    storage: str = "./runs"
-    run: Any = field(default_factory=RunSpec)
+    Each section may be given as its dataclass, as the plain dict YAML gives (or a bare name where
+    YAML allows one), or left out for its default; after construction every field holds its
+    section's dataclass, validated, so code that reads an `Experiment` never sees a dict.
+    `model` and `train` are None when `task.trainable` is a user's own training function.
+    """
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
-            raise ConfigError("name", f"{self.name!r} is not a usable folder name; use letters, digits, "
+    name: str
+    task: TaskSpec
+    model: ModelSpec | None
+    train: TrainSpec | None
+    space: SearchSpace
+    search: SearchSpec
+    scheduler: SchedulerSpec
+    metric: MetricSpec
+    resources: ResourcesSpec
+    storage: str
+    run: RunSpec
+
+    def __init__(self, name: str = "experiment", task: TaskSpec | Mapping[str, Any] | None = None,
+                 model: ModelSpec | Mapping[str, Any] | Named | None = None,
+                 train: TrainSpec | Mapping[str, Any] | None = None,
+                 space: SearchSpace | Mapping[str, Any] | None = None,
+                 search: SearchSpec | Mapping[str, Any] | str | None = None,
+                 scheduler: SchedulerSpec | Mapping[str, Any] | str | None = None,
+                 metric: MetricSpec | Mapping[str, Any] | str | None = None,
+                 resources: ResourcesSpec | Mapping[str, Any] | None = None,
+                 storage: str | os.PathLike[str] = "./runs",
+                 run: RunSpec | Mapping[str, Any] | None = None) -> None:
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ConfigError("name", f"{name!r} is not a usable folder name; use letters, digits, "
                               "'-', '_' and '.' (starting with a letter or digit)")
-        if not isinstance(self.storage, (str, Path)) or not str(self.storage):
-            raise ConfigError("storage", f"expected a path or URI, got {self.storage!r}")
-        object.__setattr__(self, "storage", str(self.storage))
-        _no_secret_in_uri(self.storage)
-        task = _SECTIONS["task"](self.task)
-        object.__setattr__(self, "task", task)
-        custom = task.trainable is not None
+        if not isinstance(storage, (str, os.PathLike)) or not str(storage):
+            raise ConfigError("storage", f"expected a path or URI, got {storage!r}")
+        _no_secret_in_uri(str(storage))
+        task_spec = TaskSpec.from_dict(task)
+        custom = task_spec.trainable is not None
         if custom:
-            for section in ("model", "train"):
-                if getattr(self, section) is not None:
+            for section, given in (("model", model), ("train", train)):
+                if given is not None:
                     raise ConfigError(section, f"{section} is for the built-in training loop; with "
                                       "task.trainable your function trains (put fixed values in task.params)")
-        else:
-            object.__setattr__(self, "model", _SECTIONS["model"](self.model))
-            object.__setattr__(self, "train", _SECTIONS["train"](self.train))
-        if self.metric is None and custom:
-            raise ConfigError("metric", "a user trainable needs metric: {name: ..., mode: min|max} "
-                              "naming one of the metrics it reports")
-        for name in ("space", "search", "scheduler", "metric", "resources", "run"):
-            object.__setattr__(self, name, _SECTIONS[name](getattr(self, name)))
+            if metric is None:
+                raise ConfigError("metric", "a user trainable needs metric: {name: ..., mode: min|max} "
+                                  "naming one of the metrics it reports")
+        values = {"name": name, "task": task_spec, "storage": str(storage),
+                  "model": None if custom else ModelSpec.from_dict(model),
+                  "train": None if custom else TrainSpec.from_dict(train),
+                  "space": SearchSpace.from_dict(space), "search": SearchSpec.from_dict(search),
+                  "scheduler": SchedulerSpec.from_dict(scheduler), "metric": MetricSpec.from_dict(metric),
+                  "resources": ResourcesSpec.from_dict(resources), "run": RunSpec.from_dict(run)}
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
         check_experiment(self)
 
     @property
     def uses_builtin_trainable(self) -> bool:
+        """True when autolearn's own loop trains (no `task.trainable`): `model` and `train` are set."""
         return self.task.trainable is None
 
     @property
     def max_epochs(self) -> int | None:
         """The training budget of one trial (ASHA's max_t); None when a user trainable decides."""
-        if self.uses_builtin_trainable:
+        if self.train is not None:
             return self.train.epochs
         max_t = self.scheduler.options.get("max_t")
         return int(max_t) if max_t is not None else None
@@ -109,8 +116,10 @@ class Experiment:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "spec") -> Experiment:
+        """An Experiment from the YAML form (a mapping of sections); unknown top-level keys raise."""
         if not isinstance(data, Mapping):
-            raise ConfigError("", f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+            raise ConfigError("", f"{source}: expected a mapping of sections at the top level, "
+                              f"got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         _no_unknown(data, known, "")
         return cls(**dict(data))
@@ -123,11 +132,11 @@ class Experiment:
             task["trainable"] = _export_name(self.task.trainable)
             if self.task.params:
                 task["params"] = dict(self.task.params)
-        else:
+        elif self.task.dataset is not None:
             task["dataset"] = self.task.dataset.to_dict()
             task["split"] = {f.name: getattr(self.task.split, f.name) for f in fields(SplitSpec)}
         out["task"] = task
-        if self.model is not None:
+        if self.model is not None and self.train is not None:
             out["model"] = self.model.to_dict()
             out["train"] = {f.name: getattr(self.train, f.name) for f in fields(TrainSpec)}
         out["space"] = self.space.to_dict()
@@ -151,7 +160,7 @@ def _no_secret_in_uri(storage: str) -> None:
     """A password in the storage URI would be copied into spec.yaml, summary.json and the logs."""
     from urllib.parse import urlsplit
 
-    if "://" in storage and urlsplit(storage).password is not None:
+    if is_uri(storage) and urlsplit(storage).password is not None:
         raise ConfigError("storage", "the URI holds a password (user:password@...); it would be written "
                           "to spec.yaml, summary.json and the logs: give credentials through the "
                           "environment or the cloud's credentials file instead")
@@ -174,5 +183,6 @@ def read_spec(path: str | Path) -> dict[str, Any]:
 
 
 def load_spec(path: str | Path) -> Experiment:
-    """Read and validate a YAML spec."""
+    """Read and validate a YAML spec: the file form of an `Experiment`, checked in full (each error
+    naming its field) before anything starts."""
     return Experiment.from_dict(read_spec(path), source=str(path))

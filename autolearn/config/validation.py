@@ -33,7 +33,7 @@ def registered_checks() -> dict[str, ExperimentCheck]:
 
 def check_experiment(exp: Experiment) -> None:
     """Run every registered check; the first problem raises a `ConfigError` naming its field."""
-    if not exp.uses_builtin_trainable and not callable(exp.task.trainable):
+    if isinstance(exp.task.trainable, str):  # an import path: it must import before anything starts
         import_object(exp.task.trainable, "task.trainable")
     for check in _CHECKS.values():
         check(exp)

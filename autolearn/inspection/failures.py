@@ -28,7 +28,8 @@ class FailureReporter(Callback):
     def __init__(self, max_failures: int) -> None:
         self.max_failures = max_failures
 
-    def setup(self, **info: Any) -> None:
+    def setup(self, stop: Any = None, num_samples: int | None = None, total_num_samples: int | None = None,
+              **info: Any) -> None:
         ray_log = logging.getLogger(_RAY_LOGGER)
         if not any(isinstance(f, _DropTrialTracebacks) for f in ray_log.filters):
             ray_log.addFilter(_DropTrialTracebacks())

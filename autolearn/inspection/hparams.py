@@ -14,12 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from autolearn.config.space import ChoiceParam, FloatParam, IntParam, Param
-from autolearn.results import STATUSES
+from autolearn.results.status import SESSION_STATUS, STATUSES
+from autolearn.values import plain
 
 STATUS_HPARAM = "status"
-# How a trial's end reads in TensorBoard's own session status (the `status` hparam says more).
-_SESSION_STATUS = {"finished": "STATUS_SUCCESS", "stopped": "STATUS_SUCCESS", "diverged": "STATUS_FAILURE",
-                   "timeout": "STATUS_FAILURE", "error": "STATUS_FAILURE"}
 
 
 def _summary(tag: str, plugin_data: Any) -> Any:
@@ -44,8 +42,7 @@ def _kind(values: Iterable[Any]) -> str:
 
 def hparam_value(param: Param | None, value: Any) -> bool | float | str:
     """A config value in the type its domain declares (mixed choices are shown as strings)."""
-    item = getattr(value, "item", None)
-    value = item() if callable(item) and not isinstance(value, (str, list, dict)) else value
+    value = plain(value)
     kind = _kind(param.values) if isinstance(param, ChoiceParam) else _kind([value])
     if kind == "bool":
         return bool(value)
@@ -106,8 +103,9 @@ def session_start_summary(group: str, config: Mapping[str, Any], space: Mapping[
 
 
 def session_end_summary(status: str, end_time_secs: float) -> Any:
+    """How one trial ended, as TensorBoard's own session status (success or failure)."""
     from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
-    code = api_pb2.Status.Value(_SESSION_STATUS.get(status, "STATUS_UNKNOWN"))
+    code = api_pb2.Status.Value(SESSION_STATUS.get(status, "STATUS_UNKNOWN"))
     info = plugin_data_pb2.SessionEndInfo(status=code, end_time_secs=end_time_secs)
     return _summary(metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=info))

@@ -9,7 +9,6 @@ file or a pipe, so logs stay readable.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,12 +16,11 @@ from typing import Any, TextIO
 
 from ray.tune import Callback
 
-from autolearn.results import classify
+from autolearn.results.status import LABELS, RUNNING, classify
+from autolearn.values import is_better, is_finite_number
 
-# Status → the words the counts line uses, in the order it shows them.
-LABELS = {"running": "running", "finished": "finished", "stopped": "stopped early", "diverged": "diverged",
-          "timeout": "timed out", "error": "errored"}
-_ALWAYS = ("running", "finished", "stopped", "diverged", "error")  # shown even at 0
+# The counts line shows every status in the order of `LABELS`; these even at 0.
+_ALWAYS = (RUNNING, "finished", "stopped", "diverged", "error")
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -60,18 +58,16 @@ class SweepProgress:
         self.started = self.clock()
 
     def start(self, trial_id: str) -> None:
-        self.status[trial_id] = "running"
+        self.status[trial_id] = RUNNING
 
     def result(self, trial_id: str, config: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
         """Record one report; True when it is a new best score."""
-        self.status.setdefault(trial_id, "running")
+        self.status.setdefault(trial_id, RUNNING)
         self.epochs[trial_id] = int(result.get("training_iteration", 0) or 0)
         score = result.get(self.metric)
-        if result.get("diverged") or not isinstance(score, numbers.Real) or isinstance(score, bool):
+        if result.get("diverged") or not is_finite_number(score):
             return False
-        if not math.isfinite(score):
-            return False
-        better = self.best_score is None or (score > self.best_score if self.mode == "max" else score < self.best_score)
+        better = is_better(score, self.best_score, self.mode)
         if better:
             self.best_score, self.best_trial = float(score), trial_id
             self.best_config = {k: config[k] for k in (self.space_keys or config) if k in config}
@@ -95,7 +91,7 @@ class SweepProgress:
             return None
         done = 0.0
         for trial_id, status in self.status.items():
-            if status != "running":
+            if status != RUNNING:
                 done += 1.0
             elif self.max_epochs:
                 done += min(self.epochs.get(trial_id, 0) / self.max_epochs, 1.0)
@@ -112,7 +108,7 @@ class SweepProgress:
         """Two lines: the counts and times, then the best score and its config."""
         counts = self.counts()
         total = max(self.expected_trials, len(self.status))
-        ended = sum(n for s, n in counts.items() if s != "running")
+        ended = sum(n for s, n in counts.items() if s != RUNNING)
         parts = [f"{LABELS[s]} {counts[s]}" for s in LABELS if s in _ALWAYS or counts[s]]
         times = f"elapsed {fmt_duration(self.elapsed())}"
         if ended < total:
@@ -161,7 +157,8 @@ class ProgressCallback(Callback):
         self.out.flush()
         self._shown, self._last, self._dirty = lines, now, False
 
-    def setup(self, **info: Any) -> None:
+    def setup(self, stop: Any = None, num_samples: int | None = None, total_num_samples: int | None = None,
+              **info: Any) -> None:
         self.progress.started = self.progress.clock()  # time left extrapolates the sweep, not Ray's start-up
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

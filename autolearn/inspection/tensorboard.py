@@ -14,6 +14,9 @@ from typing import Any
 
 from ray.tune import Callback
 
+from autolearn.results.status import classify
+from autolearn.values import is_better, is_finite_number
+
 # Reported name → TensorBoard tag: grouped so the loss and accuracy panels compare trials.
 TAGS = {"train_loss": "train/loss", "val_loss": "val/loss", "val_accuracy": "val/accuracy",
         "train_accuracy": "train/accuracy", "lr": "lr"}
@@ -104,16 +107,15 @@ class TensorBoardCallback(Callback):
             if math.isfinite(value):
                 writer.add_scalar(tag, value, step)
         score = result.get(self.metric)
-        if isinstance(score, numbers.Real) and not isinstance(score, bool) and math.isfinite(score):
+        if is_finite_number(score):
             best = self._best.get(trial.trial_id)
-            if best is None or (score > best if self.mode == "max" else score < best):
+            if is_better(score, best, self.mode):
                 self._best[trial.trial_id] = best = float(score)
             writer.add_scalar(self.best_tag, best, step)
 
     def _finish(self, trial: Any, error: bool) -> None:
         """Write the trial's HParams session (values, status, epochs) and close its run."""
         from autolearn.inspection.hparams import session_end_summary, session_start_summary
-        from autolearn.results import classify
 
         last = dict(trial.last_result or {})
         status = classify(last, True if error else None, self.max_epochs, self.timeout)

@@ -18,19 +18,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from autolearn.values import is_uri
+
+__all__ = ["NETWORK_FILESYSTEMS", "atomic_write", "exists", "filesystem_type", "is_uri", "publish", "read_text",
+           "warn_if_not_shared", "write_text"]
+
 log = logging.getLogger(__name__)
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "ceph", "glusterfs", "gpfs",
                        "beegfs", "9p", "fuse.s3fs", "fuse.gcsfuse", "fuse.juicefs", "fuse.sshfs", "efs")
-
-
-def is_uri(location: str) -> bool:
-    return "://" in str(location)
-
-
-def join(location: str, *parts: str) -> str:
-    if is_uri(location):
-        return "/".join([str(location).rstrip("/"), *parts])
-    return str(Path(location, *parts))
 
 
 def _fs(uri: str) -> tuple[Any, str]:
@@ -40,6 +35,7 @@ def _fs(uri: str) -> tuple[Any, str]:
 
 
 def exists(location: str) -> bool:
+    """Whether a file or folder is at `location` (a path, or a URI asked through pyarrow)."""
     if not is_uri(location):
         return Path(location).exists()
     import pyarrow.fs
@@ -60,18 +56,12 @@ def write_text(directory: str, name: str, text: str) -> None:
 
 
 def read_text(directory: str, name: str) -> str:
+    """The text of `directory/name`, from a local folder or a URI."""
     if not is_uri(directory):
         return (Path(directory) / name).read_text()
     fs, path = _fs(directory)
     with fs.open_input_stream(f"{path.rstrip('/')}/{name}") as stream:
         return stream.read().decode()
-
-
-def staging_dir(location: str, name: str) -> str:
-    """Where the driver writes files bound for `location/name`: that folder itself, or a local one."""
-    if not is_uri(location):
-        return join(location, name)
-    return tempfile.mkdtemp(prefix=f"autolearn-{name}-")
 
 
 def publish(local_dir: str, location: str, name: str) -> None:

@@ -9,33 +9,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autolearn.results import storage
-from autolearn.results.status import STATUSES, classify
+from autolearn.results.status import STATUSES, classify, is_scored
+from autolearn.values import best_index, is_finite_number, plain
 
+# Ray's bookkeeping in every report: not metrics a person compares trials by.
 _INTERNAL = {"timestamp", "time_this_iter_s", "time_since_restore", "iterations_since_restore", "pid",
              "hostname", "node_ip", "date", "done", "trial_id", "config", "checkpoint_dir_name",
              "should_checkpoint", "experiment_tag"}
 
 
-
-
-def _plain(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 @dataclass
 class TrialRow:
+    """One trial as `results.csv` shows it: how it ended, how far it got, its config and scores."""
+
     trial_id: str
     status: str
     epochs: int
@@ -48,8 +40,11 @@ class TrialRow:
     retries: int = 0                 # times Ray restarted the trial after a failure (from its checkpoint)
 
     def as_flat(self, metric: str) -> dict[str, Any]:
+        """The row as one flat dict; a hyperparameter the trial also reports (`lr`, which a schedule
+        changes) keeps its configured value."""
+        reported = {k: v for k, v in self.metrics.items() if k not in self.config}
         return {"trial_id": self.trial_id, "status": self.status, "epochs": self.epochs, **self.config,
-                **self.metrics, f"best_{metric}": self.best_score, "best_epoch": self.best_epoch,
+                **reported, f"best_{metric}": self.best_score, "best_epoch": self.best_epoch,
                 "retries": self.retries, "error": self.error}
 
 
@@ -125,37 +120,60 @@ class SweepResult:
 
 def pick_best(trials: Sequence[TrialRow], mode: str) -> TrialRow | None:
     """The trial with the best score over its epochs, ignoring errored and diverged ones."""
-    usable = [t for t in trials if t.status not in ("error", "diverged") and _finite(t.best_score)]
-    if not usable:
-        return None
-    return (max if mode == "max" else min)(usable, key=lambda t: t.best_score)
+    usable = [t for t in trials if is_scored(t.status) and is_finite_number(t.best_score)]
+    at = best_index([float(t.best_score) for t in usable if t.best_score is not None], mode)
+    return None if at is None else usable[at]
 
 
+def build_row(trial_id: str, last: Mapping[str, Any], config: Mapping[str, Any], reports: Any, error: Any,
+              metric: str, mode: str, space_keys: Sequence[str], max_epochs: int | None,
+              timeout: float | None = None, path: str = "") -> TrialRow:
+    """One trial's row from what any source knows of it: its last report, its config, its reports
+    so far (a DataFrame, or None) and its error (an exception, the text of error.txt, or None).
 
-
-def trial_row(result: Any, metric: str, mode: str, space_keys: list[str], max_epochs: int | None,
-              timeout: float | None = None) -> TrialRow:
-    """One Ray Tune `Result` → a row: config narrowed to the searched keys, metrics made plain."""
-    metrics = {k: _plain(v) for k, v in (result.metrics or {}).items()}
-    config = {k: _plain(v) for k, v in (result.config or {}).items() if k in space_keys}
-    trial_id = str(metrics.get("trial_id") or Path(result.path).name)
-    best, best_epoch = None, None
-    frame = result.metrics_dataframe
-    if frame is not None and metric in frame:
-        series = frame[metric].astype(float)
-        series = series[series.map(math.isfinite)]
-        if len(series):
-            pos = series.idxmax() if mode == "max" else series.idxmin()
-            best = float(series[pos])
-            if "training_iteration" in frame:
-                best_epoch = int(frame.loc[pos, "training_iteration"])
-    elif _finite(metrics.get(metric)):
+    Both the finished sweep (Ray's `Result`s) and the report of a running one (Ray's trial folders)
+    build their rows here, so a trial reads the same in `results.csv` and in the report.
+    """
+    metrics = {k: plain(v) for k, v in last.items()}
+    best, best_epoch = _best_report(reports, metric, mode)
+    if best is None and is_finite_number(metrics.get(metric)):
         best = float(metrics[metric])
-    error = result.error
-    text = ""
-    if error is not None:
-        text = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}"
     shown = {k: v for k, v in metrics.items() if k not in _INTERNAL and not k.startswith("config/")}
     return TrialRow(trial_id=trial_id, status=classify(metrics, error, max_epochs, timeout),
-                    epochs=int(metrics.get("training_iteration", 0) or 0), config=config, metrics=shown,
-                    best_score=best, best_epoch=best_epoch, error=text, path=str(result.path))
+                    epochs=int(metrics.get("training_iteration", 0) or 0),
+                    config={k: plain(v) for k, v in config.items() if k in space_keys}, metrics=shown,
+                    best_score=best, best_epoch=best_epoch, error=_error_text(error), path=path)
+
+
+def trial_row(result: Any, metric: str, mode: str, space_keys: Sequence[str], max_epochs: int | None,
+              timeout: float | None = None) -> TrialRow:
+    """One Ray Tune `Result` → a row: config narrowed to the searched keys, metrics made plain."""
+    last = result.metrics or {}
+    trial_id = str(last.get("trial_id") or Path(result.path).name)
+    return build_row(trial_id, last, result.config or {}, result.metrics_dataframe, result.error, metric, mode,
+                     space_keys, max_epochs, timeout, path=str(result.path))
+
+
+def _best_report(reports: Any, metric: str, mode: str) -> tuple[float | None, int | None]:
+    """The best finite value of `metric` over a trial's reports, and the epoch it came at."""
+    if reports is None or metric not in reports:
+        return None, None
+    import pandas as pd
+
+    scores = pd.to_numeric(reports[metric], errors="coerce")
+    scores = scores[scores.map(is_finite_number)]
+    at = best_index(scores.tolist(), mode)
+    if at is None:
+        return None, None
+    row = scores.index[at]
+    epoch = int(reports.loc[row, "training_iteration"]) if "training_iteration" in reports else None
+    return float(scores[row]), epoch
+
+
+def _error_text(error: Any) -> str:
+    """An error's last line (`ValueError: ...`): enough for a table cell; error.txt has the rest."""
+    if error is None:
+        return ""
+    text = str(error).strip()
+    last = text.splitlines()[-1] if text else ""
+    return last if isinstance(error, str) else f"{type(error).__name__}: {last}"

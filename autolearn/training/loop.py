@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autolearn.config.spec import TRAIN_TUNABLE, ModelSpec, TrainSpec
+from autolearn.config.sections import TRAIN_TUNABLE, ModelSpec, TrainSpec
 from autolearn.training.data import Dataset
 from autolearn.training.models import build_model
 from autolearn.training.optim import FULL_BATCH, make_optimizer, make_schedule

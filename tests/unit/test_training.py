@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from autolearn.config.spec import ModelSpec, TrainSpec
+from autolearn.config import ModelSpec, TrainSpec
 from autolearn.errors import ConfigError
 from autolearn.training.data import DATASETS, load_dataset
 from autolearn.training.loop import Fitter, TrainJob, evaluate_on_test

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,11 @@ from typing import Any
 import pandas as pd
 
 from autolearn.errors import AutolearnError, ConfigError
-from autolearn.results import classify
+from autolearn.results.status import RUNNING, UNSCORED
+from autolearn.results.sweep import build_row
+from autolearn.values import best_index, is_finite_number
 
 log = logging.getLogger(__name__)
-RUNNING = "running"
 
 
 @dataclass
@@ -48,15 +48,14 @@ class SweepData:
     def usable(self) -> pd.DataFrame:
         """Trials with a finite score (not errored, not diverged): what plots of scores use."""
         t = self.table
-        ok = t[self.score_column].map(lambda v: isinstance(v, (int, float)) and math.isfinite(v))
-        return t[ok & ~t["status"].isin(["error", "diverged"])]
+        ok = t[self.score_column].map(is_finite_number)
+        return t[ok & ~t["status"].isin(UNSCORED)]
 
     def best_row(self) -> pd.Series | None:
+        """The best usable trial's row (None before any trial has a score)."""
         usable = self.usable()
-        if usable.empty:
-            return None
-        scores = usable[self.score_column].astype(float)
-        return usable.loc[scores.idxmax() if self.mode == "max" else scores.idxmin()]
+        at = best_index(usable[self.score_column].astype(float).tolist(), self.mode)
+        return None if at is None else usable.iloc[at]
 
 
 def _read_spec(directory: Path) -> tuple[str, str, dict[str, Any], int | None, float | None]:
@@ -115,19 +114,16 @@ def _trial_dirs(directory: Path) -> dict[str, Path]:
 
 def _row_from_folder(trial_id: str, trial_dir: Path, curve: pd.DataFrame, metric: str, mode: str,
                      space: dict[str, Any], max_epochs: int | None, timeout: float | None) -> dict[str, Any]:
-    """A `results.csv`-like row for a trial of a sweep that has not written results.csv yet."""
+    """A `results.csv` row for a trial of a sweep that has not written results.csv yet."""
     config = _json(trial_dir / "params.json") or {}
     last = curve.iloc[-1].to_dict() if len(curve) else {}
-    error = (trial_dir / "error.txt").is_file()
-    status = classify(last, True if error else None, max_epochs, timeout)
-    if status == "stopped" or (status == "finished" and max_epochs is None and not last.get("done")):
-        status = RUNNING  # not at its budget yet: while the sweep runs, it may go on
-    scores = pd.to_numeric(curve[metric], errors="coerce") if metric in curve else pd.Series(dtype=float)
-    scores = scores[scores.map(math.isfinite)]
-    best = (scores.max() if mode == "max" else scores.min()) if len(scores) else None
-    keys = list(space) or list(config)
-    return {"trial_id": trial_id, "status": status, "epochs": int(last.get("training_iteration", 0) or 0),
-            **{k: config.get(k) for k in keys}, metric: last.get(metric), f"best_{metric}": best}
+    error_file = trial_dir / "error.txt"
+    error = error_file.read_text(errors="replace") if error_file.is_file() else None
+    row = build_row(trial_id, last, config, curve, error, metric, mode, list(space) or list(config),
+                    max_epochs, timeout, path=str(trial_dir))
+    if row.status == "stopped" or (row.status == "finished" and max_epochs is None and not last.get("done")):
+        row.status = RUNNING  # not at its budget yet: while the sweep runs, it may go on
+    return row.as_flat(metric)
 
 
 def _times(curve: pd.DataFrame) -> tuple[float | None, float | None]:

@@ -38,6 +38,7 @@ def design_matrix(data: SweepData) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def hyperparameter_importance(data: SweepData, *, seed: int = 0, repeats: int = 10) -> Importance:
+    """Which hyperparameters the score depended on, so the next sweep can narrow or drop the rest."""
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.inspection import permutation_importance
 

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
 from autolearn.inspection.report.data import SweepData
 from autolearn.inspection.report.importance import Importance
+from autolearn.results.status import label
+from autolearn.values import is_finite_number, plain
 
 SECTIONS = (  # (file, heading, one line on how to read it)
     ("best_so_far.png", "Best score so far",
@@ -22,6 +23,7 @@ SECTIONS = (  # (file, heading, one line on how to read it)
 
 
 def fmt(value: Any) -> str:
+    """A table cell: 4 significant digits for floats, empty for missing, `|` escaped."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
@@ -37,8 +39,7 @@ def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
 
 def _counts(data: SweepData) -> str:
     counts = data.table["status"].value_counts()
-    words = {"stopped": "stopped early", "error": "errored", "timeout": "timed out"}
-    return ", ".join(f"{n} {words.get(s, s)}" for s, n in counts.items())
+    return ", ".join(f"{n} {label(s)}" for s, n in counts.items())
 
 
 def _best(data: SweepData) -> list[str]:
@@ -46,23 +47,19 @@ def _best(data: SweepData) -> list[str]:
     if best is None:
         return ["No trial has produced a usable score yet."]
     epoch = best.get("best_epoch")
-    at = f" at epoch {int(epoch)}" if isinstance(epoch, numbers.Real) and math.isfinite(epoch) else ""
+    at = f" at epoch {int(epoch)}" if is_finite_number(epoch) else ""
     lines = [f"Trial `{best['trial_id']}` reached {data.metric} = **{best[data.score_column]:.4f}**{at}.", ""]
-    lines += _table(["hyperparameter", "value"], [[k, _plain(best[k])] for k in data.hparams])
-    tests = {k: v for k, v in data.summary.items() if k.startswith("test_") and isinstance(v, (int, float))}
+    lines += _table(["hyperparameter", "value"], [[k, plain(best[k])] for k in data.hparams])
+    tests = {k: v for k, v in data.summary.items() if k.startswith("test_") and is_finite_number(v)}
     if tests and data.summary.get("best_trial_id") == best["trial_id"]:
         lines += ["", "On the held-out test split: " + ", ".join(f"{k} = {v:.4f}" for k, v in tests.items()) + "."]
     return lines
 
 
-def _plain(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
-
-
 def best_config(data: SweepData) -> dict[str, Any] | None:
+    """The best trial's hyperparameters as plain values (None before any trial has a score)."""
     best = data.best_row()
-    return None if best is None else {k: _plain(best[k]) for k in data.hparams}
+    return None if best is None else {k: plain(best[k]) for k in data.hparams}
 
 
 def render(data: SweepData, images: Mapping[str, str], importance: Importance) -> str:

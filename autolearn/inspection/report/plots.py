@@ -16,12 +16,13 @@ import numpy as np
 from autolearn.config.space import ChoiceParam
 from autolearn.inspection.report.data import SweepData
 from autolearn.search.encoding import Dimension, dimension
+from autolearn.results.status import RUNNING, label
+from autolearn.values import is_finite_number, running_best, worst_to_best
 
 STATUS_STYLE = {  # status → (colour, end marker): where a curve stops, and why, is visible
     "finished": ("tab:blue", "o"), "stopped": ("tab:orange", "x"), "diverged": ("tab:red", "X"),
-    "timeout": ("tab:purple", "s"), "error": ("black", "D"), "running": ("tab:green", ">"),
+    "timeout": ("tab:purple", "s"), "error": ("black", "D"), RUNNING: ("tab:green", ">"),
 }
-ENDED = {"stopped": "stopped early", "error": "errored", "timeout": "timed out"}
 FIGSIZE = (6.4, 3.6)
 DPI = 90
 
@@ -59,18 +60,6 @@ def _save(fig: Any, path: Path, bottom: float = 0.0) -> list[dict[str, Any]]:
     return data
 
 
-def _real(value: Any) -> bool:
-    return isinstance(value, (int, float, np.floating)) and math.isfinite(value)
-
-
-def _running_best(values: list[float], mode: str) -> list[float]:
-    pick = max if mode == "max" else min
-    out: list[float] = []
-    for v in values:
-        out.append(v if not out else pick(out[-1], v))
-    return out
-
-
 def best_so_far(data: SweepData) -> dict[str, list[float]]:
     """Best score after each trial (in trial order) and after each report (in wall-clock time)."""
     usable = data.usable()
@@ -80,17 +69,16 @@ def best_so_far(data: SweepData) -> dict[str, list[float]]:
     for tid in usable["trial_id"]:
         curve = data.curves.get(tid)
         start = starts.get(tid)
-        if curve is None or data.metric not in curve or "time_total_s" not in curve or not _real(start) \
-                or start is None:
+        if curve is None or data.metric not in curve or "time_total_s" not in curve or not is_finite_number(start):
             continue  # Ray's timestamps are whole seconds: trial start + its own clock is finer
         reports += [(start + float(t), float(v)) for t, v in zip(curve["time_total_s"], curve[data.metric])
-                    if isinstance(v, (int, float)) and math.isfinite(v)]
+                    if is_finite_number(v)]
     reports.sort()
-    first = min((s for s in data.table["start_s"] if _real(s)), default=None)
+    first = min((s for s in data.table["start_s"] if is_finite_number(s)), default=None)
     origin = first if first is not None else (reports[0][0] if reports else 0.0)
-    return {"trial": [float(i + 1) for i in range(len(by_trial))], "by_trial": _running_best(by_trial, data.mode),
+    return {"trial": [float(i + 1) for i in range(len(by_trial))], "by_trial": running_best(by_trial, data.mode),
             "scores": by_trial, "time": [t - origin for t, _ in reports],
-            "by_time": _running_best([v for _, v in reports], data.mode)}
+            "by_time": running_best([v for _, v in reports], data.mode)}
 
 
 def plot_best_so_far(data: SweepData, path: Path) -> list[dict[str, Any]]:
@@ -115,12 +103,12 @@ def plot_learning_curves(data: SweepData, path: Path) -> list[dict[str, Any]]:
     for tid, curve in sorted(data.curves.items()):
         if data.metric not in curve or "training_iteration" not in curve or curve.empty:
             continue
-        colour, marker = STATUS_STYLE.get(status.get(tid, "running"), ("0.4", "."))
+        kind = status.get(tid, RUNNING)
+        colour, marker = STATUS_STYLE.get(kind, ("0.4", "."))
         x, y = curve["training_iteration"].astype(float), curve[data.metric].astype(float)
         ax.plot(x, y, color=colour, alpha=0.6, linewidth=1, label=tid)
-        kind = status.get(tid, "running")
         ax.scatter([x.iloc[-1]], [y.iloc[-1] if math.isfinite(y.iloc[-1]) else np.nanmax(y)], color=colour,
-                   marker=marker, s=28, zorder=3, label=ENDED.get(kind, kind) if kind not in seen else "_nolegend_")
+                   marker=marker, s=28, zorder=3, label=label(kind) if kind not in seen else "_nolegend_")
         seen.add(kind)
     ax.set(title=f"learning curves ({data.metric} per epoch)", xlabel="epoch", ylabel=data.metric)
     from matplotlib.ticker import MaxNLocator
@@ -226,8 +214,7 @@ def plot_parallel_coordinates(data: SweepData, path: Path) -> list[dict[str, Any
     fig, ax = plt.subplots(figsize=(FIGSIZE[0] * 1.2, FIGSIZE[1]))
     norm = colors.Normalize(min(scores, default=0.0), max(scores, default=1.0))
     cmap = colormaps["viridis"]
-    order = sorted(range(len(scores)), key=lambda i: scores[i] * (1 if data.mode == "max" else -1))
-    for i in order:  # best drawn last, on top
+    for i in worst_to_best(scores, data.mode):  # best drawn last, on top
         ax.plot(range(len(names)), [col[0][i] for col in columns], color=cmap(norm(scores[i])), alpha=0.8,
                 label=str(usable["trial_id"].iloc[i]))
     for j, (_, labels) in enumerate(columns):
