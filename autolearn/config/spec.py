@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from autolearn.config.sections import (
+    DatasetSpec,
     MetricSpec,
     ModelSpec,
     Named,
@@ -101,6 +102,17 @@ class Experiment:
     def uses_builtin_trainable(self) -> bool:
         """True when autolearn's own loop trains (no `task.trainable`): `model` and `train` are set."""
         return self.task.trainable is None
+
+    def builtin_sections(self) -> tuple[DatasetSpec, ModelSpec, TrainSpec]:
+        """`task.dataset`, `model` and `train`, typed as set: the built-in loop's three sections.
+
+        Raises for a spec with a user trainable (they are None there), so callers need no casts.
+        """
+        dataset, model, train = self.task.dataset, self.model, self.train
+        if dataset is None or model is None or train is None:
+            raise ConfigError("task.trainable", "this spec trains with a user trainable; the built-in "
+                              "loop's dataset, model and train sections are not set")
+        return dataset, model, train
 
     @property
     def max_epochs(self) -> int | None:

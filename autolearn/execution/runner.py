@@ -35,10 +35,10 @@ def prepare_job(exp: Experiment) -> TrainJob:
     from autolearn.training.data import load_dataset
     from autolearn.training.loop import Evaluator, TrainJob
 
+    dataset, model, train = exp.builtin_sections()
     split = exp.task.split
-    data = load_dataset(exp.task.dataset.name, dict(exp.task.dataset.params), split.test,
-                        split.validation, split.random_state)
-    job = TrainJob(data=data, model=exp.model, train=exp.train)
+    data = load_dataset(dataset.name, dict(dataset.params), split.test, split.validation, split.random_state)
+    job = TrainJob(data=data, model=model, train=train)
     try:
         Evaluator(job, {}, torch.device("cpu"))  # the model only: see Evaluator
     except ConfigError:

@@ -57,14 +57,15 @@ def build_trainable(exp: Experiment, job: TrainJob | None) -> Any:
         if callable(user_code):
             ship_by_value(user_code)
 
-    if exp.uses_builtin_trainable:
+    trainable = exp.task.trainable
+    if trainable is None:
         from autolearn.training.trainable import train_trial
 
         fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, fault=exp.run.inject_fault)
     else:
         from autolearn.config.plugins import import_object
 
-        fn = exp.task.trainable if callable(exp.task.trainable) else import_object(exp.task.trainable, "task.trainable")
+        fn = import_object(trainable, "task.trainable") if isinstance(trainable, str) else trainable
     resources = {"cpu": exp.resources.cpus_per_trial, "gpu": exp.resources.gpus_per_trial}
     return tune.with_resources(fn, resources)
 

@@ -34,14 +34,15 @@ def check_builtin(exp: Experiment) -> None:
     """Everything the built-in loop will build exists and takes the options given."""
     if not exp.uses_builtin_trainable:
         return
+    dataset, model, train = exp.builtin_sections()
     from autolearn.training.data import check_dataset
     from autolearn.training.models import model_builder, model_param_names
 
     for key in _NAMED:
-        check_training_value(key, getattr(exp.train, key), f"train.{key}")
-    check_dataset(exp.task.dataset.name, dict(exp.task.dataset.params))
-    model_builder(exp.model.name, dict(exp.model.params))
-    model_keys = model_param_names(exp.model.name)
+        check_training_value(key, getattr(train, key), f"train.{key}")
+    check_dataset(dataset.name, dict(dataset.params))
+    model_builder(model.name, dict(model.params))
+    model_keys = model_param_names(model.name)
     if exp.metric.name not in BUILTIN_METRICS:
         raise ConfigError("metric.name", f"the built-in training loop reports {allowed(BUILTIN_METRICS)}; "
                           f"got {exp.metric.name!r}")

@@ -31,7 +31,8 @@ def mlp(input_shape: tuple[int, ...], n_outputs: int, hidden_units: int = 64, de
         activation: str = "relu", dropout: float = 0.0) -> nn.Module:
     """A fully connected network: `depth` hidden layers of `hidden_units` each (depth 0 = logistic)."""
     if int(hidden_units) < 1 or int(depth) < 0:
-        raise ConfigError("model", f"need hidden_units >= 1 and depth >= 0 (hidden_units={hidden_units}, depth={depth})")
+        raise ConfigError("model", f"need hidden_units >= 1 and depth >= 0 "
+                          f"(hidden_units={hidden_units}, depth={depth})")
     if not 0.0 <= float(dropout) < 1.0:
         raise ConfigError("model.dropout", f"must be in [0, 1), got {dropout}")
     layers: list[nn.Module] = [nn.Flatten()]
@@ -48,6 +49,7 @@ def mlp(input_shape: tuple[int, ...], n_outputs: int, hidden_units: int = 64, de
 def cnn(input_shape: tuple[int, ...], n_outputs: int, channels: int = 16, hidden_units: int = 64,
         activation: str = "relu", dropout: float = 0.0) -> nn.Module:
     """A small two-block CNN for images such as digits (1×8×8); flat 64-feature rows are reshaped."""
+    shape: tuple[int, ...]
     if len(input_shape) == 1:
         side = int(round(math.sqrt(input_shape[0])))
         if side * side != input_shape[0]:

@@ -15,8 +15,8 @@ import numpy as np
 
 from autolearn.config.space import ChoiceParam
 from autolearn.inspection.report.data import SweepData
-from autolearn.search.encoding import Dimension, dimension
 from autolearn.results.status import RUNNING, label
+from autolearn.search.encoding import Dimension, dimension
 from autolearn.values import is_finite_number, running_best, worst_to_best
 
 STATUS_STYLE = {  # status → (colour, end marker): where a curve stops, and why, is visible
