@@ -1,0 +1,224 @@
+"""One bucket: members of one MLP family trained as one batched model, each exactly as alone.
+
+Layout: every parameter of every member lives in one flat [K, P] buffer (its gradient and each
+optimizer state too), padded to the bucket's widest member. Padded units start at zero and stay
+there: their gradients are zero whenever act(0) == 0 and are masked otherwise.
+
+Batches: members may differ in batch size when every size is a multiple of the smallest one, the
+bucket's *tick*. Each tick every member sees its next `tick` rows of its own permutation; a member
+steps when its own batch is complete (gradients accumulate across the ticks of a batch, weighted by
+1/len(batch) exactly as the solo mean). So no row is padded and no member waits for another.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from .layers import Layout, MLPShape, zero_is_fixed_point
+from .optimizers import COUNTS_STEPS, RULES, Hyper, Run, member_state_names, needed_state
+
+
+@dataclass
+class Member:
+    """A member's solo objects (the source of truth between rebuilds) and its bookkeeping."""
+
+    key: str
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    shape: MLPShape
+    hyper: Hyper
+    batch_size: int
+    generator: torch.Generator  # data order, exactly Fitter's
+    dropout_generator: torch.Generator | None  # the global RNG state after the solo build
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class Data:
+    x_train: torch.Tensor  # [n, features], on the device
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    binary: bool
+
+
+class Bucket:
+    def __init__(self, members: list[Member], data: Data, device: torch.device) -> None:
+        self.members = sorted(members, key=lambda m: (m.hyper.kind, m.batch_size))
+        self.data, self.device = data, device
+        ms = self.members
+        shape0 = ms[0].shape
+        widths = [max(w) for w in zip(*(m.shape.widths for m in ms))]
+        self.layout = Layout(shape0.n_in, widths)
+        self.acts = [h.activation for h in shape0.hidden]
+        k, size = len(ms), self.layout.size
+        self.params = torch.zeros(k, size, device=device)
+        self.grads = torch.zeros(k, size, device=device)
+        self.state = {name: torch.zeros(k, size, device=device) for name in needed_state([m.hyper for m in ms])}
+        self.steps = [m.steps for m in ms]
+        for r, m in enumerate(ms):
+            self._load(r, m)
+        self.leaves = []
+        for (w, b), (gw, gb) in zip(self.layout.views(self.params), self.layout.views(self.grads)):
+            w, b = w.detach().requires_grad_(), b.detach().requires_grad_()
+            w.grad, b.grad = gw, gb  # autograd accumulates in place into the flat gradient
+            self.leaves.append((w, b))
+        padded = any(m.shape.widths != widths for m in ms)
+        needs_mask = padded and not all(zero_is_fixed_point(a) for a in self.acts)
+        self.grad_mask = torch.stack([self.layout.mask_row(m.shape) for m in ms]).to(device) if needs_mask else None
+        self.dropout = [[h.dropout for h in m.shape.hidden] for m in ms]
+        self.has_dropout = any(any(p) for p in self.dropout)
+        self._plan()
+
+    # -- moving members in and out ------------------------------------------------------------
+    def _load(self, r: int, m: Member) -> None:
+        with torch.no_grad():
+            self.layout.scatter(self.params[r], m.shape, list(m.model.parameters()))
+            solo = m.optimizer.param_groups[0]["params"]
+            for name in member_state_names(m.hyper):
+                values = [m.optimizer.state.get(p, {}).get(name) for p in solo]
+                if all(v is not None for v in values):
+                    self.layout.scatter(self.state[name][r], m.shape, values)
+
+    def write_back(self) -> None:
+        """Copy each member's weights and optimizer state into its solo model and optimizer."""
+        for r, m in enumerate(self.members):
+            m.steps = self.steps[r]
+            with torch.no_grad():
+                for p, value in zip(m.model.parameters(), self.layout.gather(self.params[r], m.shape)):
+                    p.copy_(value)
+            solo = m.optimizer.param_groups[0]["params"]
+            for p in solo:
+                m.optimizer.state.pop(p, None)
+            if m.steps == 0:
+                continue
+            per_name = {name: self.layout.gather(self.state[name][r], m.shape) for name in member_state_names(m.hyper)}
+            for j, p in enumerate(solo):
+                entry: dict[str, torch.Tensor] = {}
+                if m.hyper.kind in COUNTS_STEPS:
+                    entry["step"] = torch.tensor(float(m.steps), dtype=_scalar_dtype())
+                entry.update({name: values[j] for name, values in per_name.items()})
+                m.optimizer.state[p] = entry
+
+    # -- the schedule of ticks ----------------------------------------------------------------
+    def _plan(self) -> None:
+        """Per tick: each member's loss weight 1/len(batch), who steps, and the runs of one rule."""
+        n = len(self.data.x_train)
+        sizes = [m.batch_size for m in self.members]
+        self.tick = math.gcd(*sizes)
+        self.ticks = []
+        kinds = [m.hyper.kind for m in self.members]
+        for lo in range(0, n, self.tick):
+            hi = min(lo + self.tick, n)
+            lens = [min(b, n - (lo // b) * b) for b in sizes]
+            stepping = [hi % b == 0 or hi == n for b in sizes]
+            runs, start = [], None
+            for r in range(len(sizes) + 1):
+                ends = r == len(sizes) or not stepping[r] or (start is not None and kinds[r] != kinds[start])
+                if start is not None and ends:
+                    runs.append((start, r))
+                    start = None
+                if r < len(sizes) and stepping[r] and start is None:
+                    start = r
+            weight = torch.tensor([1.0 / x for x in lens], dtype=torch.float32, device=self.device).view(-1, 1)
+            lens64 = torch.tensor(lens, dtype=torch.float64, device=self.device)
+            mask = torch.tensor(stepping, device=self.device)
+            starts = [r for r, b in enumerate(sizes) if lo % b == 0]
+            self.ticks.append((lo, hi, weight, lens64, mask, runs, starts, lens))
+
+    # -- training -----------------------------------------------------------------------------
+    def _forward(self, x: torch.Tensor, masks: list[torch.Tensor | None] | None = None) -> torch.Tensor:
+        h = x
+        last = len(self.leaves) - 1
+        for layer, (w, b) in enumerate(self.leaves):
+            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            if layer < last:
+                act = self.acts[layer]
+                h = act(h) if act is not None else h
+                if masks is not None and masks[layer] is not None:
+                    h = h * masks[layer]
+        return h
+
+    def _losses(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.data.binary:
+            return F.binary_cross_entropy_with_logits(logits.squeeze(-1), y.float(), reduction="none")
+        k, r, c = logits.shape
+        return F.cross_entropy(logits.reshape(k * r, c), y.reshape(k * r), reduction="none").view(k, r)
+
+    def train_epoch(self, lrs: list[float]) -> list[float]:
+        """One epoch for every member; each one's mean training loss, or the non-finite running total."""
+        n = len(self.data.x_train)
+        orders = torch.stack([torch.randperm(n, generator=m.generator) for m in self.members]).to(self.device)
+        k = len(self.members)
+        totals = torch.zeros(k, dtype=torch.float64, device=self.device)
+        batch = torch.zeros(k, device=self.device)
+        drop_masks: list[list[torch.Tensor]] = [[] for _ in range(k)]
+        for lo, hi, weight, lens64, mask, runs, starts, lens in self.ticks:
+            idx = orders[:, lo:hi]
+            masks = self._dropout_masks(lo, hi, starts, lens, drop_masks) if self.has_dropout else None
+            losses = self._losses(self._forward(self.data.x_train[idx], masks), self.data.y_train[idx])
+            weighted = (losses * weight).sum(1)
+            with warnings.catch_warnings():  # the flat [K, P] gradient is strided on purpose
+                warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+                weighted.sum().backward()
+            with torch.no_grad():
+                batch += weighted
+                grown = torch.where(torch.isfinite(totals), totals + batch.double() * lens64, totals)
+                totals = torch.where(mask, grown, totals)
+                batch.masked_fill_(mask, 0.0)
+                for a, b in runs:
+                    self._step(a, b, lrs)
+        finals = totals.tolist()
+        return [t / n if math.isfinite(t) else t for t in finals]
+
+    def _step(self, a: int, b: int, lrs: list[float]) -> None:
+        for r in range(a, b):
+            self.steps[r] += 1
+        if self.grad_mask is not None:
+            self.grads[a:b].mul_(self.grad_mask[a:b])
+        run = Run([m.hyper for m in self.members[a:b]], lrs[a:b], self.steps[a:b], self.device)
+        rule = RULES[self.members[a].hyper.kind]
+        rule(run, self.params[a:b], self.grads[a:b], {name: s[a:b] for name, s in self.state.items()})
+        self.grads[a:b].zero_()
+
+    def _dropout_masks(self, lo: int, hi: int, starts: list[int], lens: list[int],
+                       held: list[list[torch.Tensor]]) -> list[torch.Tensor | None]:
+        """Each member's dropout noise, drawn per batch from its own generator as F.dropout draws it."""
+        for r in starts:
+            m, held[r] = self.members[r], []
+            for p, hidden in zip(self.dropout[r], m.shape.hidden):
+                if p:
+                    noise = torch.empty(lens[r], hidden.width).bernoulli_(1 - p, generator=m.dropout_generator)
+                    held[r].append(noise.div_(1 - p))
+        out: list[torch.Tensor | None] = []
+        for layer, (w, _) in enumerate(self.leaves[:-1]):
+            if not any(p[layer] for p in self.dropout):
+                out.append(None)
+                continue
+            full = torch.ones(len(self.members), hi - lo, w.shape[1])
+            for r, m in enumerate(self.members):
+                p = self.dropout[r][layer]
+                if p:
+                    first = lo - (lo // m.batch_size) * m.batch_size
+                    noise = held[r][sum(1 for q in self.dropout[r][:layer] if q)]
+                    full[r, :, :noise.shape[1]] = noise[first:first + hi - lo]
+            out.append(full.to(self.device))
+        return out
+
+    @torch.no_grad()
+    def validate(self) -> tuple[list[float], list[float]]:
+        x, y = self.data.x_val, self.data.y_val
+        logits = self._forward(x.expand(len(self.members), *x.shape))
+        loss = self._losses(logits, y.expand(len(self.members), *y.shape)).mean(1)
+        pred = (logits.squeeze(-1) > 0).long() if self.data.binary else logits.argmax(-1)
+        accuracy = (pred == y.long()).float().mean(1)
+        return loss.tolist(), accuracy.tolist()
+
+
+def _scalar_dtype() -> torch.dtype:
+    """The dtype torch.optim gives its 'step' counts."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
