@@ -139,8 +139,9 @@ class Bucket:
             if layer < last:
                 act = self.acts[layer]
                 h = act(h) if act is not None else h
-                if masks is not None and masks[layer] is not None:
-                    h = h * masks[layer]
+                mask = masks[layer] if masks is not None else None
+                if mask is not None:
+                    h = h * mask
         return h
 
     def _losses(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
