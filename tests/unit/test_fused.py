@@ -81,7 +81,8 @@ def _padding_is_zero(group: FusedGroup) -> bool:
 def fused_run(job):
     torch.set_num_threads(1)
     configs = _configs()
-    group = FusedGroup(job, torch.device("cpu"), max_pad=math.inf)  # one bucket per family: maximal padding
+    # One bucket per family: maximal padding, every batch size on the gcd tick.
+    group = FusedGroup(job, torch.device("cpu"), max_pad=math.inf, mix_batches=True)
     for key, config in configs.items():
         group.add(key, config)
     start = {key: group.member_state(key)["model"] for key in configs}
@@ -127,7 +128,9 @@ def test_member_is_its_solo_trial(job, fused_run, key):
     assert loaded.validate()[0] == pytest.approx(fused[-1]["val_loss"], rel=1e-6)
     assert loaded.lr == fitter.lr
     assert loaded.optimizer.state_dict()["param_groups"] == fitter.optimizer.state_dict()["param_groups"]
-    assert loaded.schedule.state_dict() == fitter.schedule.state_dict()
+    for name, value in fitter.schedule.state_dict().items():  # plateau's 'best' is a val loss: approx
+        got = loaded.schedule.state_dict()[name]
+        assert got == (pytest.approx(value, rel=1e-3) if isinstance(value, float) else value), name
     assert torch.equal(loaded.generator.get_state(), fitter.generator.get_state())
 
 

@@ -135,7 +135,7 @@ class Bucket:
         h = x
         last = len(self.leaves) - 1
         for layer, (w, b) in enumerate(self.leaves):
-            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            h = torch.baddbmm(b.unsqueeze(1), h, w)
             if layer < last:
                 act = self.acts[layer]
                 h = act(h) if act is not None else h
@@ -200,7 +200,7 @@ class Bucket:
             if not any(p[layer] for p in self.dropout):
                 out.append(None)
                 continue
-            full = torch.ones(len(self.members), hi - lo, w.shape[1])
+            full = torch.ones(len(self.members), hi - lo, w.shape[2])
             for r, m in enumerate(self.members):
                 p = self.dropout[r][layer]
                 if p:

@@ -19,8 +19,9 @@ from .layers import NotFusable, read_mlp
 from .optimizers import COUNTS_STEPS, read_hyper
 
 
-def partition(members: Iterable[Member], max_pad: float) -> list[list[Member]]:
-    """Buckets: same MLP family, batch sizes all multiples of the bucket's smallest, widths within max_pad."""
+def partition(members: Iterable[Member], max_pad: float, mix_batches: bool = False) -> list[list[Member]]:
+    """Buckets: same MLP family, widths within max_pad, and one batch size (or, with `mix_batches`,
+    sizes that are all multiples of the bucket's smallest: they then step on its ticks)."""
     families: dict[object, list[Member]] = {}
     for m in members:
         families.setdefault(m.shape.family(), []).append(m)
@@ -29,8 +30,8 @@ def partition(members: Iterable[Member], max_pad: float) -> list[list[Member]]:
         rest = sorted(group, key=lambda m: m.batch_size)
         while rest:
             tick = rest[0].batch_size
-            same = [m for m in rest if m.batch_size % tick == 0]
-            rest = [m for m in rest if m.batch_size % tick != 0]
+            same = [m for m in rest if _joins(m.batch_size, tick, mix_batches)]
+            rest = [m for m in rest if not _joins(m.batch_size, tick, mix_batches)]
             same.sort(key=lambda m: max(m.shape.widths))
             current: list[Member] = []
             for m in same:
@@ -42,14 +43,18 @@ def partition(members: Iterable[Member], max_pad: float) -> list[list[Member]]:
     return buckets
 
 
+def _joins(batch_size: int, tick: int, mix_batches: bool) -> bool:
+    return batch_size % tick == 0 if mix_batches else batch_size == tick
+
+
 class FusedCore:
     """Many solo MLP trainings as a few batched ones, on one device."""
 
     def __init__(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor,
-                 binary: bool, device: torch.device, max_pad: float = 2.0) -> None:
+                 binary: bool, device: torch.device, max_pad: float = 2.0, mix_batches: bool = False) -> None:
         flat = lambda x: x.reshape(len(x), -1).to(device)
         self.data = Data(flat(x_train), y_train.to(device), flat(x_val), y_val.to(device), binary)
-        self.device, self.max_pad = device, max_pad
+        self.device, self.max_pad, self.mix_batches = device, max_pad, mix_batches
         self.members: dict[str, Member] = {}
         self._buckets: list[Bucket] | None = None
 
@@ -81,7 +86,7 @@ class FusedCore:
 
     def buckets(self) -> list[Bucket]:
         if self._buckets is None:
-            groups = partition(self.members.values(), self.max_pad)
+            groups = partition(self.members.values(), self.max_pad, self.mix_batches)
             self._buckets = [Bucket(ms, self.data, self.device) for ms in groups]
         return self._buckets
 

@@ -57,12 +57,12 @@ class FusedGroup:
     readable until the next `train_epoch` (time to checkpoint it), then it is forgotten.
     """
 
-    def __init__(self, job: TrainJob, device: torch.device, max_pad: float = 2.0) -> None:
+    def __init__(self, job: TrainJob, device: torch.device, max_pad: float = 2.0, mix_batches: bool = False) -> None:
         self.job, self.device = job, device
         data = job.data
         tensor = lambda a: torch.tensor(np.array(a))
         self.core = FusedCore(tensor(data.x_train), tensor(data.y_train).long(), tensor(data.x_val),
-                              tensor(data.y_val).long(), data.n_outputs == 1, device, max_pad)
+                              tensor(data.y_val).long(), data.n_outputs == 1, device, max_pad, mix_batches)
         self.solo: dict[str, _Template] = {}
         self.epoch: dict[str, int] = {}
         self._left: list[str] = []

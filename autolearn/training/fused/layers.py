@@ -96,7 +96,7 @@ class Layout:
     """
 
     def __init__(self, n_in: int, widths: list[int]) -> None:
-        self.dims: list[tuple[int, int]] = []  # (out, in) of each padded Linear
+        self.dims: list[tuple[int, int]] = []  # (out, in) of each padded Linear, as torch names them
         self.offsets: list[tuple[int, int]] = []  # (weight offset, bias offset)
         fan_in, offset = n_in, 0
         for out in widths:
@@ -107,10 +107,15 @@ class Layout:
         self.size = offset
 
     def views(self, flat: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """[K, out, in] weight and [K, out] bias views into a [K, P] buffer."""
+        """[K, in, out] weight (the solo weight transposed) and [K, out] bias views into a [K, P] buffer.
+
+        Transposed so that the forward is a plain `baddbmm(b, h, w)` and autograd hands back the
+        weight gradient in the buffer's own layout (a transposed one is accumulated through strided
+        copies: 32 adam members of width 256 went from 0.9x to 1.1x the solo speed with this).
+        """
         out = []
         for (o, i), (w, b) in zip(self.dims, self.offsets):
-            out.append((flat[:, w:w + o * i].view(-1, o, i), flat[:, b:b + o]))
+            out.append((flat[:, w:w + o * i].view(-1, i, o), flat[:, b:b + o]))
         return out
 
     def member_slices(self, shape: MLPShape) -> list[tuple[slice, slice, int]]:
@@ -125,7 +130,7 @@ class Layout:
         """Write a member's solo tensors (weight, bias, weight, bias, ...) into its padded row."""
         views = self.views(flat_row.unsqueeze(0))
         for (rows, cols, layer), (w, b) in zip(self.member_slices(shape), zip(tensors[::2], tensors[1::2])):
-            views[layer][0][0, rows, cols].copy_(w)
+            views[layer][0][0, cols, rows].copy_(w.t())
             views[layer][1][0, rows].copy_(b)
 
     def gather(self, flat_row: torch.Tensor, shape: MLPShape) -> list[torch.Tensor]:
@@ -133,8 +138,8 @@ class Layout:
         views = self.views(flat_row.unsqueeze(0))
         out: list[torch.Tensor] = []
         for rows, cols, layer in self.member_slices(shape):
-            out.append(views[layer][0][0, rows, cols].detach().to("cpu", copy=True))
-            out.append(views[layer][1][0, rows].detach().to("cpu", copy=True))
+            for value in (views[layer][0][0, cols, rows].t(), views[layer][1][0, rows]):
+                out.append(value.detach().to("cpu").clone(memory_format=torch.contiguous_format))
         return out
 
     def mask_row(self, shape: MLPShape) -> torch.Tensor:
