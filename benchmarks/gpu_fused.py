@@ -1,0 +1,227 @@
+#!/usr/bin/env python
+"""Fused training on one GPU against fractional-GPU trials: K configs as one batched model vs K
+separate processes sharing the card (torch.multiprocessing, P at a time, standing in for Ray's
+gpus_per_trial = 1/P). Needs only torch, numpy and scikit-learn: the fused core is loaded from
+autolearn/training/fused/*.py by file path, without importing autolearn (no ray, no pyyaml).
+
+Work: random configs of the seed space (width 16-256, batch 16/32/64/128, sgd/momentum/adam/rmsprop,
+lr 1e-4..1e-1), the seed MLP on the seed data (make_classification 1000x20, split and standardised as
+autolearn does), 10 epochs each with a validation pass per epoch. Reported per variant: training
+time and configs*epochs per second (each process's clock starts after its CUDA context and its
+first optimizer, which imports torch._dynamo), wall time with process start-up, peak GPU memory
+(allocated by torch; and the card's used memory, CUDA contexts included), and how far the fused
+members' final validation losses are from the solo runs'.
+
+    python benchmarks/gpu_fused.py                      # on a GPU machine, ~2-3 min
+    python benchmarks/gpu_fused.py --device cpu --quick # smoke test anywhere
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import random
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+
+FUSED_DIR = Path(__file__).resolve().parent.parent / "autolearn" / "training" / "fused"
+OPTIMIZERS = {
+    "sgd": lambda p, lr: torch.optim.SGD(p, lr=lr, weight_decay=0.0),
+    "momentum": lambda p, lr: torch.optim.SGD(p, lr=lr, weight_decay=0.0, momentum=0.9),
+    "adam": lambda p, lr: torch.optim.Adam(p, lr=lr, weight_decay=0.0),
+    "rmsprop": lambda p, lr: torch.optim.RMSprop(p, lr=lr, weight_decay=0.0, momentum=0.9),
+}  # as autolearn/training/optim.py builds them (momentum 0.9 is the spec's default)
+
+
+def load_core() -> types.ModuleType:
+    """autolearn/training/fused/core.py as module `fusedcore.core`, its package __init__ not run."""
+    package = types.ModuleType("fusedcore")
+    package.__path__ = [str(FUSED_DIR)]
+    sys.modules["fusedcore"] = package
+    return importlib.import_module("fusedcore.core")
+
+
+def seed_data() -> dict[str, torch.Tensor]:
+    """autolearn's seed task: make_classification(1000x20), 20% test, 20% of the rest validation."""
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    x, y = make_classification(n_samples=1000, n_features=20, n_informative=2, n_redundant=2, n_classes=2,
+                               n_clusters_per_class=2, class_sep=1.0, flip_y=0.01, random_state=42)
+    x = x.astype(np.float32)
+    x_rest, _, y_rest, _ = train_test_split(x, y, test_size=0.2, random_state=42, stratify=y)
+    x_tr, x_va, y_tr, y_va = train_test_split(x_rest, y_rest, test_size=0.2, random_state=42, stratify=y_rest)
+    mean, std = x_tr.mean(axis=0, keepdims=True), x_tr.std(axis=0, keepdims=True)
+    scale = lambda a: torch.tensor(((a - mean) / std).astype(np.float32))
+    return {"x_train": scale(x_tr), "y_train": torch.tensor(y_tr), "x_val": scale(x_va), "y_val": torch.tensor(y_va)}
+
+
+def configs(k: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    return [{"lr": 10 ** rng.uniform(-4, -1), "batch_size": rng.choice([16, 32, 64, 128]),
+             "hidden_units": int(round(2 ** rng.uniform(4, 8))),
+             "optimizer": rng.choice(["sgd", "momentum", "adam", "rmsprop"])} for _ in range(k)]
+
+
+def build(config: dict, n_in: int = 20, seed: int = 0) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """The seed MLP (depth 2, relu) with the trial's seed, as Evaluator builds it, and its optimizer."""
+    torch.manual_seed(seed)
+    w = config["hidden_units"]
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(n_in, w), torch.nn.ReLU(),
+                                torch.nn.Linear(w, w), torch.nn.ReLU(), torch.nn.Linear(w, 1))
+    return model, OPTIMIZERS[config["optimizer"]](model.parameters(), config["lr"])
+
+
+def used_memory(device: torch.device) -> int:
+    """Bytes in use on the whole card (every process, CUDA contexts included)."""
+    if device.type != "cuda":
+        return 0
+    free, total = torch.cuda.mem_get_info(device)
+    return total - free
+
+
+def solo_train(config: dict, data: dict[str, torch.Tensor], device: torch.device, epochs: int) -> float:
+    """Fitter's loop: seeded model, randperm batches from a seeded generator, mean BCE, validation."""
+    model, optimizer = build(config)
+    model.to(device)
+    x, y = data["x_train"].to(device), data["y_train"].to(device).float()
+    xv, yv = data["x_val"].to(device), data["y_val"].to(device).float()
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    generator = torch.Generator().manual_seed(0)
+    n, batch = len(x), min(config["batch_size"], len(x))
+    val = math.nan
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator).to(device)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x[idx]).squeeze(1), y[idx])
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            val = float(loss_fn(model(xv).squeeze(1), yv))
+    return val
+
+
+def _worker(rank: int, shares: list[list[tuple[int, dict]]], data, device_name: str, epochs: int, queue) -> None:
+    torch.set_num_threads(1)
+    device = torch.device(device_name)
+    if device.type == "cuda":
+        torch.zeros(1, device=device)  # the CUDA context, before the clock starts
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # the one-off torch._dynamo import too
+    start = time.perf_counter()
+    out = {i: solo_train(c, data, device, epochs) for i, c in shares[rank]}
+    train_s = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0
+    queue.put((rank, out, peak, used_memory(device), train_s))
+
+
+def run_processes(cfgs: list[dict], procs: int, data, device: torch.device, epochs: int) -> dict:
+    """K trials in `procs` concurrent processes sharing the device (spawned, each its own CUDA context)."""
+    shares: list[list[tuple[int, dict]]] = [[] for _ in range(procs)]
+    for i, c in enumerate(cfgs):
+        shares[i % procs].append((i, c))
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    start = time.perf_counter()
+    workers = [ctx.Process(target=_worker, args=(r, shares, data, str(device), epochs, queue)) for r in range(procs)]
+    for w in workers:
+        w.start()
+    results = [queue.get() for _ in workers]
+    for w in workers:
+        w.join()
+    wall = time.perf_counter() - start
+    vals: dict[int, float] = {}
+    for _, out, *_ in results:
+        vals.update(out)
+    return {"wall_s": wall, "train_s": max(r[4] for r in results), "val_loss": [vals[i] for i in range(len(cfgs))],
+            "peak_alloc_mb": sum(r[2] for r in results) / 2**20, "device_used_mb": max(r[3] for r in results) / 2**20}
+
+
+def run_fused(core_mod, cfgs: list[dict], data, device: torch.device, epochs: int, max_pad: float, mix: bool) -> dict:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    core = core_mod.FusedCore(data["x_train"], data["y_train"], data["x_val"], data["y_val"], True, device,
+                              max_pad=max_pad, mix_batches=mix)
+    for i, config in enumerate(cfgs):
+        model, optimizer = build(config)
+        core.add(str(i), model, optimizer, config["batch_size"], torch.Generator().manual_seed(0))
+    vals: dict[str, tuple[float, float]] = {}
+    for _ in range(epochs):
+        core.train_epoch()
+        vals = core.validate()
+    wall = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
+    return {"wall_s": wall, "train_s": wall, "val_loss": [vals[str(i)][0] for i in range(len(cfgs))],
+            "peak_alloc_mb": peak,
+            "device_used_mb": used_memory(device) / 2**20, "buckets": len(core.buckets())}
+
+
+def _diff(fused: list[float], solo: list[float], cfgs: list[dict]) -> dict:
+    """Relative val-loss difference, all configs and those at moderate learning rates (<= 1e-2)."""
+    rel = [abs(f - s) / abs(s) for f, s in zip(fused, solo) if math.isfinite(f) and math.isfinite(s)]
+    calm = [abs(f - s) / abs(s) for f, s, c in zip(fused, solo, cfgs)
+            if math.isfinite(f) and math.isfinite(s) and c["lr"] <= 1e-2]
+    return {"max_rel": max(rel, default=0.0), "median_rel": statistics.median(rel) if rel else 0.0,
+            "max_rel_lr_le_1e-2": max(calm, default=0.0)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 epochs: a smoke test")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument("--procs", type=int, nargs="+", default=[4, 8])
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    sizes, procs, epochs = ([1, 4], [2], 2) if args.quick else (args.sizes, args.procs, 10)
+    torch.set_num_threads(1)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(f"device: {name}; torch {torch.__version__}; {epochs} epochs per config", flush=True)
+    core_mod, data = load_core(), seed_data()
+    run_fused(core_mod, configs(2, 0), data, device, 1, 2.0, False)  # warm-up: kernels, allocator
+    rows, table = [], ["| K | variant | training (s) | cfg·epochs/s | × 1 process | wall with process start (s) | "
+                       "peak alloc (MB) | device used (MB) | val loss rel. diff max / median / max at lr≤1e-2 |",
+                       "|---|---|---|---|---|---|---|---|---|"]
+    for k in sizes:
+        cfgs = configs(k, seed=k)
+        base = run_processes(cfgs, 1, data, device, epochs)
+        variants: list[tuple[str, dict]] = [("1 process, one after another", base)]
+        for p in procs:
+            if p < k:
+                variants.append((f"{p} processes (gpu 1/{p} each)", run_processes(cfgs, p, data, device, epochs)))
+        for pad, mix, label in ((2.0, False, "fused max_pad=2 split"), (math.inf, True, "fused max_pad=inf mix")):
+            result = run_fused(core_mod, cfgs, data, device, epochs, pad, mix)
+            result["diff"] = _diff(result["val_loss"], base["val_loss"], cfgs)
+            variants.append((f"{label} ({result['buckets']} buckets)", result))
+        for label, r in variants:
+            rate = k * epochs / r["train_s"]
+            d = r.get("diff")
+            diff = f"{d['max_rel']:.1e} / {d['median_rel']:.1e} / {d['max_rel_lr_le_1e-2']:.1e}" if d else ""
+            table.append(f"| {k} | {label} | {r['train_s']:.2f} | {rate:.1f} | {base['train_s'] / r['train_s']:.1f}× | "
+                         f"{r['wall_s']:.2f} | {r['peak_alloc_mb']:.0f} | {r['device_used_mb']:.0f} | {diff} |")
+            rows.append({"k": k, "variant": label, **{key: v for key, v in r.items() if key != "val_loss"}})
+        print("\n".join(table[-len(variants):]), flush=True)
+    print()
+    print("\n".join(table))
+    out = os.environ.get("OUT")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "gpu_fused.json").write_text(json.dumps({"device": name, "torch": torch.__version__,
+                                                              "epochs": epochs, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
