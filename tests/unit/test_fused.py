@@ -190,6 +190,14 @@ def test_resumes_from_a_solo_checkpoint_and_drop_stops_a_member(job):
         assert later[-1][key]["lr"] == solo[5]["lr"]
 
 
+def test_a_member_resumed_after_its_last_epoch_trains_no_more(job):
+    config = {"optimizer": "sgd", "lr": 1e-2, "hidden_units": 16}
+    _, fitter = _solo(job, config, epochs=EPOCHS)
+    group = FusedGroup(job, torch.device("cpu"))
+    group.add("done", config, fitter.state(EPOCHS))
+    assert group.active() == [] and group.member_state("done")["epoch"] == EPOCHS
+
+
 def test_a_diverging_member_stops_alone(job):
     configs = {"wild": {"optimizer": "sgd", "lr": 1e4, "seed": 1, "hidden_units": 64},
                "calm": {"optimizer": "sgd", "lr": 1e-2, "seed": 2, "hidden_units": 32}}

@@ -15,6 +15,7 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -72,6 +73,7 @@ class Bucket:
         self.grad_mask = torch.stack([self.layout.mask_row(m.shape) for m in ms]).to(device) if needs_mask else None
         self.dropout = [[h.dropout for h in m.shape.hidden] for m in ms]
         self.has_dropout = any(any(p) for p in self.dropout)
+        self.columns: dict[tuple[float, ...], torch.Tensor] = {}
         self._plan()
 
     # -- moving members in and out ------------------------------------------------------------
@@ -111,6 +113,7 @@ class Bucket:
         sizes = [m.batch_size for m in self.members]
         self.tick = math.gcd(*sizes)
         self.ticks = []
+        self.batch_ends: list[tuple[np.ndarray, np.ndarray]] = []  # per tick: who ends a batch, its length
         kinds = [m.hyper.kind for m in self.members]
         for lo in range(0, n, self.tick):
             hi = min(lo + self.tick, n)
@@ -125,10 +128,9 @@ class Bucket:
                 if r < len(sizes) and stepping[r] and start is None:
                     start = r
             weight = torch.tensor([1.0 / x for x in lens], dtype=torch.float32, device=self.device).view(-1, 1)
-            lens64 = torch.tensor(lens, dtype=torch.float64, device=self.device)
-            mask = torch.tensor(stepping, device=self.device)
             starts = [r for r, b in enumerate(sizes) if lo % b == 0]
-            self.ticks.append((lo, hi, weight, lens64, mask, runs, starts, lens))
+            self.ticks.append((lo, hi, weight, runs, starts, lens))
+            self.batch_ends.append((np.array(stepping), np.array(lens, dtype=np.float64)))
 
     # -- training -----------------------------------------------------------------------------
     def _forward(self, x: torch.Tensor, masks: list[torch.Tensor | None] | None = None) -> torch.Tensor:
@@ -153,12 +155,12 @@ class Bucket:
     def train_epoch(self, lrs: list[float]) -> list[float]:
         """One epoch for every member; each one's mean training loss, or the non-finite running total."""
         n = len(self.data.x_train)
+        self.columns = {}  # per-member hyperparameter columns, built once an epoch
         orders = torch.stack([torch.randperm(n, generator=m.generator) for m in self.members]).to(self.device)
         k = len(self.members)
-        totals = torch.zeros(k, dtype=torch.float64, device=self.device)
-        batch = torch.zeros(k, device=self.device)
         drop_masks: list[list[torch.Tensor]] = [[] for _ in range(k)]
-        for lo, hi, weight, lens64, mask, runs, starts, lens in self.ticks:
+        record = []
+        for lo, hi, weight, runs, starts, lens in self.ticks:
             idx = orders[:, lo:hi]
             masks = self._dropout_masks(lo, hi, starts, lens, drop_masks) if self.has_dropout else None
             losses = self._losses(self._forward(self.data.x_train[idx], masks), self.data.y_train[idx])
@@ -166,22 +168,30 @@ class Bucket:
             with warnings.catch_warnings():  # the flat [K, P] gradient is strided on purpose
                 warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
                 weighted.sum().backward()
+            record.append(weighted.detach())
             with torch.no_grad():
-                batch += weighted
-                grown = torch.where(torch.isfinite(totals), totals + batch.double() * lens64, totals)
-                totals = torch.where(mask, grown, totals)
-                batch.masked_fill_(mask, 0.0)
                 for a, b in runs:
                     self._step(a, b, lrs)
-        finals = totals.tolist()
-        return [t / n if math.isfinite(t) else t for t in finals]
+        return self._mean_losses(torch.stack(record).cpu().numpy(), n)
+
+    def _mean_losses(self, record: np.ndarray, n: int) -> list[float]:
+        """Fitter's `total += float(loss) * len(batch)`, stopping at the first non-finite total."""
+        batch = np.zeros(record.shape[1], dtype=np.float32)
+        totals = np.zeros(record.shape[1], dtype=np.float64)
+        with np.errstate(all="ignore"):
+            for row, (stepping, lens) in zip(record, self.batch_ends):
+                batch += row
+                grown = np.where(np.isfinite(totals), totals + batch.astype(np.float64) * lens, totals)
+                totals = np.where(stepping, grown, totals)
+                batch[stepping] = 0.0
+        return [t / n if math.isfinite(t) else float(t) for t in totals.tolist()]
 
     def _step(self, a: int, b: int, lrs: list[float]) -> None:
         for r in range(a, b):
             self.steps[r] += 1
         if self.grad_mask is not None:
             self.grads[a:b].mul_(self.grad_mask[a:b])
-        run = Run([m.hyper for m in self.members[a:b]], lrs[a:b], self.steps[a:b], self.device)
+        run = Run([m.hyper for m in self.members[a:b]], lrs[a:b], self.steps[a:b], self.device, self.columns)
         rule = RULES[self.members[a].hyper.kind]
         rule(run, self.params[a:b], self.grads[a:b], {name: s[a:b] for name, s in self.state.items()})
         self.grads[a:b].zero_()

@@ -75,8 +75,13 @@ class FusedGroup:
         # What nn.Dropout would draw from in the solo process: the global RNG right after the build.
         dropout_generator = torch.Generator().set_state(torch.get_rng_state())
         start = solo.load_state(state) if state is not None else 0
-        self.core.add(key, solo.model, solo.optimizer, solo.batch_size, solo.generator, dropout_generator)
+        if key in self._left:  # back before its old self was forgotten (a retry): keep the new one
+            self._left.remove(key)
         self.solo[key], self.epoch[key] = solo, start
+        if start >= solo.settings.epochs:  # nothing left to train, as train_trial's loop would find
+            self._left.append(key)
+            return
+        self.core.add(key, solo.model, solo.optimizer, solo.batch_size, solo.generator, dropout_generator)
 
     def active(self) -> list[str]:
         return self.core.keys()

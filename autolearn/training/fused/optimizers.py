@@ -83,14 +83,19 @@ def member_state_names(h: Hyper) -> tuple[str, ...]:
 class Run:
     """The members rows[a:b] of one rule, stepping now: their hyperparameters as columns."""
 
-    def __init__(self, hypers: list[Hyper], lrs: list[float], steps: list[int], device: torch.device) -> None:
+    def __init__(self, hypers: list[Hyper], lrs: list[float], steps: list[int], device: torch.device,
+                 cache: dict[tuple[float, ...], torch.Tensor] | None = None) -> None:
         self.h, self.lrs, self.steps, self.device = hypers, lrs, steps, device
+        self.cache = cache if cache is not None else {}  # the bucket's, for an epoch: no copy per tick
 
     def col(self, values: list[float]) -> Column:
         """A float when every member agrees (torch.optim's own op), else an [m, 1] column."""
         if all(v == values[0] for v in values):
             return float(values[0])
-        return torch.tensor(values, dtype=torch.float32, device=self.device).view(-1, 1)
+        key = tuple(values)
+        if key not in self.cache:
+            self.cache[key] = torch.tensor(values, dtype=torch.float32, device=self.device).view(-1, 1)
+        return self.cache[key]
 
     def same(self, name: str) -> float:
         values = {getattr(h, name) for h in self.h}
