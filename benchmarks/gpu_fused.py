@@ -202,7 +202,8 @@ def main() -> None:
         for p in procs:
             if p < k:
                 variants.append((f"{p} processes (gpu 1/{p} each)", run_processes(cfgs, p, data, device, epochs)))
-        for pad, mix, label in ((2.0, False, "fused max_pad=2 split"), (math.inf, True, "fused max_pad=inf mix")):
+        for pad, mix, label in ((2.0, False, "fused max_pad=2 split"), (2.0, True, "fused max_pad=2 mix"),
+                                (math.inf, True, "fused max_pad=inf mix")):
             result = run_fused(core_mod, cfgs, data, device, epochs, pad, mix)
             result["diff"] = _diff(result["val_loss"], base["val_loss"], cfgs)
             variants.append((f"{label} ({result['buckets']} buckets)", result))

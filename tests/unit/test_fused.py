@@ -201,7 +201,7 @@ def test_a_member_resumed_after_its_last_epoch_trains_no_more(job):
 def test_a_diverging_member_stops_alone(job):
     configs = {"wild": {"optimizer": "sgd", "lr": 1e4, "seed": 1, "hidden_units": 64},
                "calm": {"optimizer": "sgd", "lr": 1e-2, "seed": 2, "hidden_units": 32}}
-    group = FusedGroup(job, torch.device("cpu"))
+    group = FusedGroup(job, torch.device("cpu"), mix_batches=False)  # one batch size per bucket
     for key, config in configs.items():
         group.add(key, config)
     solo_wild, _ = _solo(job, configs["wild"])

@@ -160,18 +160,18 @@ class Bucket:
         k = len(self.members)
         drop_masks: list[list[torch.Tensor]] = [[] for _ in range(k)]
         record = []
-        for lo, hi, weight, runs, starts, lens in self.ticks:
-            idx = orders[:, lo:hi]
-            masks = self._dropout_masks(lo, hi, starts, lens, drop_masks) if self.has_dropout else None
-            losses = self._losses(self._forward(self.data.x_train[idx], masks), self.data.y_train[idx])
-            weighted = (losses * weight).sum(1)
-            with warnings.catch_warnings():  # the flat [K, P] gradient is strided on purpose
-                warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+        with warnings.catch_warnings():  # the flat [K, P] gradient is strided on purpose
+            warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+            for lo, hi, weight, runs, starts, lens in self.ticks:
+                idx = orders[:, lo:hi]
+                masks = self._dropout_masks(lo, hi, starts, lens, drop_masks) if self.has_dropout else None
+                losses = self._losses(self._forward(self.data.x_train[idx], masks), self.data.y_train[idx])
+                weighted = (losses * weight).sum(1)
                 weighted.sum().backward()
-            record.append(weighted.detach())
-            with torch.no_grad():
-                for a, b in runs:
-                    self._step(a, b, lrs)
+                record.append(weighted.detach())
+                with torch.no_grad():
+                    for a, b in runs:
+                        self._step(a, b, lrs)
         return self._mean_losses(torch.stack(record).cpu().numpy(), n)
 
     def _mean_losses(self, record: np.ndarray, n: int) -> list[float]:

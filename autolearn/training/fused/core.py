@@ -6,7 +6,11 @@ and writes the trained state back into them on `sync`, so checkpoints keep torch
 
 How members are split into buckets is a cost trade: one bucket amortises the per-op overhead over
 more members, but padding a narrow member to a wide one costs (wide/narrow)^2 in the hidden
-matmuls. `max_pad` bounds the width ratio inside a bucket (measured in benchmarks/fused_micro.py).
+matmuls. `max_pad` bounds the width ratio inside a bucket; `mix_batches` lets batch sizes that are
+multiples of the smallest share a bucket (stepping on its ticks). Measured on the CPU with random
+seed-space configs (benchmarks/fused_micro.py, docs/BENCHMARKS.md): max_pad 2 with mixed batches
+is the best or near it at K = 8 and 32; padding everything to the widest member (max_pad inf)
+loses to solo on the CPU, where the wide members' matmuls are the cost, not the op overhead.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from .layers import NotFusable, read_mlp
 from .optimizers import COUNTS_STEPS, read_hyper
 
 
-def partition(members: Iterable[Member], max_pad: float, mix_batches: bool = False) -> list[list[Member]]:
+def partition(members: Iterable[Member], max_pad: float, mix_batches: bool = True) -> list[list[Member]]:
     """Buckets: same MLP family, widths within max_pad, and one batch size (or, with `mix_batches`,
     sizes that are all multiples of the bucket's smallest: they then step on its ticks)."""
     families: dict[object, list[Member]] = {}
@@ -51,7 +55,7 @@ class FusedCore:
     """Many solo MLP trainings as a few batched ones, on one device."""
 
     def __init__(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor,
-                 binary: bool, device: torch.device, max_pad: float = 2.0, mix_batches: bool = False) -> None:
+                 binary: bool, device: torch.device, max_pad: float = 2.0, mix_batches: bool = True) -> None:
         flat = lambda x: x.reshape(len(x), -1).to(device)
         self.data = Data(flat(x_train), y_train.to(device), flat(x_val), y_val.to(device), binary)
         self.device, self.max_pad, self.mix_batches = device, max_pad, mix_batches

@@ -57,7 +57,7 @@ class FusedGroup:
     readable until the next `train_epoch` (time to checkpoint it), then it is forgotten.
     """
 
-    def __init__(self, job: TrainJob, device: torch.device, max_pad: float = 2.0, mix_batches: bool = False) -> None:
+    def __init__(self, job: TrainJob, device: torch.device, max_pad: float = 2.0, mix_batches: bool = True) -> None:
         self.job, self.device = job, device
         data = job.data
         tensor = lambda a: torch.tensor(np.array(a))
