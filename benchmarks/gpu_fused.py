@@ -178,13 +178,38 @@ def _diff(fused: list[float], solo: list[float], cfgs: list[dict]) -> dict:
             "max_rel_lr_le_1e-2": max(calm, default=0.0)}
 
 
+def _measure(k: int, core_mod, data, device: torch.device, procs: list[int], epochs: int) -> list[tuple[str, dict]]:
+    """Every variant for one K; a variant that fails is reported as such and the others still run."""
+    cfgs = configs(k, seed=k)
+    base = run_processes(cfgs, 1, data, device, epochs)
+    variants: list[tuple[str, dict]] = [("1 process, one after another", base)]
+    plans = [(f"{p} processes (gpu 1/{p} each)", lambda p=p: run_processes(cfgs, p, data, device, epochs))
+             for p in procs if p < k]
+    for pad, mix, label in ((2.0, False, "fused max_pad=2 split"), (2.0, True, "fused max_pad=2 mix"),
+                            (math.inf, True, "fused max_pad=inf mix")):
+        plans.append((label, lambda pad=pad, mix=mix: run_fused(core_mod, cfgs, data, device, epochs, pad, mix)))
+    for label, plan in plans:
+        try:
+            result = plan()
+        except Exception as err:  # one failed variant must not cost the whole (single) GPU run
+            print(f"| {k} | {label} | failed: {type(err).__name__}: {err} |", flush=True)
+            continue
+        if "buckets" in result:
+            result["diff"] = _diff(result["val_loss"], base["val_loss"], cfgs)
+            label = f"{label} ({result['buckets']} buckets)"
+        variants.append((label, result))
+    return variants
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 epochs: a smoke test")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--procs", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--budget-s", type=float, default=210.0, help="start no new K after this many seconds")
     args = parser.parse_args()
+    began = time.perf_counter()
     device = torch.device(args.device)
     sizes, procs, epochs = ([1, 4], [2], 2) if args.quick else (args.sizes, args.procs, 10)
     torch.set_num_threads(1)
@@ -195,18 +220,13 @@ def main() -> None:
     rows, table = [], ["| K | variant | training (s) | cfg·epochs/s | × 1 process | wall with process start (s) | "
                        "peak alloc (MB) | device used (MB) | val loss rel. diff max / median / max at lr≤1e-2 |",
                        "|---|---|---|---|---|---|---|---|---|"]
+    out = os.environ.get("OUT")
     for k in sizes:
-        cfgs = configs(k, seed=k)
-        base = run_processes(cfgs, 1, data, device, epochs)
-        variants: list[tuple[str, dict]] = [("1 process, one after another", base)]
-        for p in procs:
-            if p < k:
-                variants.append((f"{p} processes (gpu 1/{p} each)", run_processes(cfgs, p, data, device, epochs)))
-        for pad, mix, label in ((2.0, False, "fused max_pad=2 split"), (2.0, True, "fused max_pad=2 mix"),
-                                (math.inf, True, "fused max_pad=inf mix")):
-            result = run_fused(core_mod, cfgs, data, device, epochs, pad, mix)
-            result["diff"] = _diff(result["val_loss"], base["val_loss"], cfgs)
-            variants.append((f"{label} ({result['buckets']} buckets)", result))
+        if time.perf_counter() - began > args.budget_s:
+            print(f"skipped K={k} and larger: past --budget-s {args.budget_s:g}", flush=True)
+            break
+        variants = _measure(k, core_mod, data, device, procs, epochs)
+        base = variants[0][1]
         for label, r in variants:
             rate = k * epochs / r["train_s"]
             d = r.get("diff")
@@ -215,13 +235,13 @@ def main() -> None:
                          f"{r['wall_s']:.2f} | {r['peak_alloc_mb']:.0f} | {r['device_used_mb']:.0f} | {diff} |")
             rows.append({"k": k, "variant": label, **{key: v for key, v in r.items() if key != "val_loss"}})
         print("\n".join(table[-len(variants):]), flush=True)
+        if out:  # after every K: a run cut short still leaves what it measured
+            Path(out).mkdir(parents=True, exist_ok=True)
+            (Path(out) / "gpu_fused.json").write_text(json.dumps(
+                {"device": name, "torch": torch.__version__, "epochs": epochs, "rows": rows}, indent=1))
     print()
     print("\n".join(table))
-    out = os.environ.get("OUT")
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "gpu_fused.json").write_text(json.dumps({"device": name, "torch": torch.__version__,
-                                                              "epochs": epochs, "rows": rows}, indent=1))
+    print(f"total {time.perf_counter() - began:.0f} s")
 
 
 if __name__ == "__main__":

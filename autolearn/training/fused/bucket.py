@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .layers import Layout, MLPShape, zero_is_fixed_point
+from .layers import Layout, NetShape, zero_is_fixed_point
 from .optimizers import COUNTS_STEPS, RULES, Hyper, Run, member_state_names, needed_state
 
 
@@ -30,7 +30,7 @@ class Member:
     key: str
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
-    shape: MLPShape
+    shape: NetShape
     hyper: Hyper
     batch_size: int
     generator: torch.Generator  # data order, exactly Fitter's
@@ -40,7 +40,7 @@ class Member:
 
 @dataclass(frozen=True)
 class Data:
-    x_train: torch.Tensor  # [n, features], on the device
+    x_train: torch.Tensor  # [n, features] (images flattened), on the device
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
@@ -54,8 +54,10 @@ class Bucket:
         ms = self.members
         shape0 = ms[0].shape
         widths = [max(w) for w in zip(*(m.shape.widths for m in ms))]
-        self.layout = Layout(shape0.n_in, widths)
-        self.acts = [h.activation for h in shape0.hidden]
+        self.layout = Layout(shape0, widths)
+        self.hidden = shape0.hidden
+        self.spatial = shape0.spatial()
+        self.image = shape0.image
         k, size = len(ms), self.layout.size
         self.params = torch.zeros(k, size, device=device)
         self.grads = torch.zeros(k, size, device=device)
@@ -69,7 +71,7 @@ class Bucket:
             w.grad, b.grad = gw, gb  # autograd accumulates in place into the flat gradient
             self.leaves.append((w, b))
         padded = any(m.shape.widths != widths for m in ms)
-        needs_mask = padded and not all(zero_is_fixed_point(a) for a in self.acts)
+        needs_mask = padded and not all(zero_is_fixed_point(h.activation) for h in self.hidden)
         self.grad_mask = torch.stack([self.layout.mask_row(m.shape) for m in ms]).to(device) if needs_mask else None
         self.dropout = [[h.dropout for h in m.shape.hidden] for m in ms]
         self.has_dropout = any(any(p) for p in self.dropout)
@@ -134,13 +136,23 @@ class Bucket:
 
     # -- training -----------------------------------------------------------------------------
     def _forward(self, x: torch.Tensor, masks: list[torch.Tensor | None] | None = None) -> torch.Tensor:
-        h = x
-        last = len(self.leaves) - 1
+        k, rows = x.shape[:2]
+        h = x.view(k, rows, *self.image) if self.image else x
+        convs = iter(self.spatial)
         for layer, (w, b) in enumerate(self.leaves):
-            h = torch.baddbmm(b.unsqueeze(1), h, w)
-            if layer < last:
-                act = self.acts[layer]
-                h = act(h) if act is not None else h
+            block = self.hidden[layer] if layer < len(self.hidden) else None
+            if block is not None and block.conv:  # K members as K groups of one grouped conv
+                height, width = next(convs)
+                out, fan_in = w.shape[1], w.shape[2]
+                z = h.transpose(0, 1).reshape(rows, k * fan_in, height, width)
+                z = F.conv2d(z, w.reshape(k * out, fan_in, 3, 3), b.reshape(k * out), padding=1, groups=k)
+                z = block.activation(z) if block.activation is not None else z
+                z = F.max_pool2d(z, 2) if block.pool else z
+                h = z.view(rows, k, out, *z.shape[2:]).transpose(0, 1)
+                continue
+            h = torch.baddbmm(b.unsqueeze(1), h.reshape(k, rows, -1), w)
+            if block is not None:
+                h = block.activation(h) if block.activation is not None else h
                 mask = masks[layer] if masks is not None else None
                 if mask is not None:
                     h = h * mask

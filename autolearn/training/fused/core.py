@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import torch
 
 from .bucket import Bucket, Data, Member
-from .layers import NotFusable, read_mlp
+from .layers import NotFusable, read_net
 from .optimizers import COUNTS_STEPS, read_hyper
 
 
@@ -57,6 +57,7 @@ class FusedCore:
     def __init__(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor,
                  binary: bool, device: torch.device, max_pad: float = 2.0, mix_batches: bool = True) -> None:
         flat = lambda x: x.reshape(len(x), -1).to(device)
+        self.input_shape = tuple(x_train.shape[1:])
         self.data = Data(flat(x_train), y_train.to(device), flat(x_val), y_val.to(device), binary)
         self.device, self.max_pad, self.mix_batches = device, max_pad, mix_batches
         self.members: dict[str, Member] = {}
@@ -67,9 +68,7 @@ class FusedCore:
         """Take a member in its solo form (fresh or resumed); raises NotFusable with the reason."""
         if key in self.members:
             raise KeyError(f"member {key!r} is already in the group")
-        shape = read_mlp(model)
-        if shape.n_in != self.data.x_train.shape[1]:
-            raise NotFusable(f"the model takes {shape.n_in} features, the data has {self.data.x_train.shape[1]}")
+        shape = read_net(model, self.input_shape)
         if any(h.dropout for h in shape.hidden) and dropout_generator is None:
             raise NotFusable("dropout needs the member's dropout generator")
         hyper = read_hyper(optimizer)
