@@ -215,8 +215,37 @@ def test_a_diverging_member_stops_alone(job):
     assert fused[-1]["calm"]["val_loss"] == pytest.approx(solo_calm[-1]["val_loss"], rel=1e-3)
 
 
+def _user_model(input_shape, n_outputs):
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(20, n_outputs))
+
+
 def test_fuse_blocker_names_why(job):
     assert fuse_blocker(job, {"hidden_units": 32, "optimizer": "sgd"}) is None
-    cnn = TrainJob(job.data, ModelSpec("cnn", {}), job.train)
-    reason = fuse_blocker(cnn, {})
-    assert reason is not None and "mlp" in reason and "cnn" in reason
+    assert fuse_blocker(TrainJob(job.data, ModelSpec("cnn", {}), job.train), {}) is None
+    reason = fuse_blocker(TrainJob(job.data, ModelSpec(_user_model, {}), job.train), {})
+    assert reason is not None and "mlp and cnn" in reason
+
+
+def test_cnn_members_are_their_solo_trials():
+    """The digits CNN: padded channels, mixed optimizers and batch sizes, dropout, tanh, in one group."""
+    data = load_dataset("digits", {}, 0.2, 0.2, 42)
+    job = TrainJob(data, ModelSpec("cnn", {"channels": 8, "hidden_units": 32}), TrainSpec(epochs=3))
+    configs = {"a": {"optimizer": "adam", "lr": 1e-3, "channels": 4, "seed": 1},
+               "b": {"optimizer": "sgd", "lr": 1e-2, "hidden_units": 16, "seed": 2, "batch_size": 64},
+               "c": {"optimizer": "rmsprop", "lr": 1e-3, "channels": 6, "seed": 3, "weight_decay": 1e-3},
+               "d": {"optimizer": "adamw", "lr": 1e-3, "channels": 5, "seed": 4, "dropout": 0.3},
+               "e": {"optimizer": "momentum", "lr": 1e-2, "channels": 3, "seed": 5, "activation": "tanh"}}
+    group = FusedGroup(job, torch.device("cpu"))
+    for key, config in configs.items():
+        group.add(key, config)
+    assert max(len(b.members) for b in group.core.buckets()) == 4
+    fused = [group.train_epoch() for _ in range(2)]
+    assert _padding_is_zero(group)
+    fused.append(group.train_epoch())
+    for key, config in configs.items():
+        solo, _ = _solo(job, config, epochs=3)
+        assert fused[0][key]["train_loss"] == pytest.approx(solo[0]["train_loss"], rel=1e-5)
+        assert fused[-1][key]["val_loss"] == pytest.approx(solo[-1]["val_loss"], rel=1e-3)
+        loaded = Fitter(job, config, torch.device("cpu"))
+        loaded.load_state(group.member_state(key))
+        assert loaded.validate()[0] == pytest.approx(fused[-1][key]["val_loss"], rel=1e-6)

@@ -19,7 +19,7 @@ import torch
 
 from autolearn.config.plugins import resolve
 from autolearn.training.loop import Fitter, TrainJob, split_config
-from autolearn.training.models import MODELS, mlp
+from autolearn.training.models import MODELS, cnn, mlp
 from autolearn.training.optim import OPTIMIZERS, step_schedule
 
 from .core import FusedCore
@@ -39,8 +39,8 @@ def fuse_blocker(job: TrainJob, config: Mapping[str, Any]) -> str | None:
         builder = resolve(job.model.name, MODELS, "model.name", "model")
     except Exception as err:  # an unknown or unimportable model is the solo path's error to raise
         return f"the model cannot be resolved ({err})"
-    if builder is not mlp:
-        return f"fused training stacks the built-in mlp only; the model is {job.model.name!r}"
+    if builder not in (mlp, cnn):
+        return f"fused training stacks the built-in mlp and cnn only; the model is {job.model.name!r}"
     settings, model_params = split_config(job, config)
     if settings.optimizer not in OPTIMIZERS:
         return f"optimizer {settings.optimizer!r} has no vectorised rule"
