@@ -226,6 +226,7 @@ def test_fuse_blocker_names_why(job):
     assert reason is not None and "mlp and cnn" in reason
 
 
+@pytest.mark.slow
 def test_cnn_members_are_their_solo_trials():
     """The digits CNN: padded channels, mixed optimizers and batch sizes, dropout, tanh, in one group."""
     data = load_dataset("digits", {}, 0.2, 0.2, 42)
