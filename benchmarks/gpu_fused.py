@@ -146,9 +146,17 @@ def solo_train(config: dict, data: dict, device: torch.device, epochs: int, task
     return val
 
 
+def _full_fp32() -> None:
+    """No TF32 in matmuls or cuDNN convs, in every process: fused and solo then differ only by
+    reduction order, so the equivalence column means something."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
 def _worker(rank: int, shares: list[list[tuple[int, dict]]], data, device_name: str, epochs: int, task: str,
             queue) -> None:
     torch.set_num_threads(1)
+    _full_fp32()
     device = torch.device(device_name)
     if device.type == "cuda":
         torch.zeros(1, device=device)  # the CUDA context, before the clock starts
@@ -251,6 +259,7 @@ def main() -> None:
     mlp_sizes, cnn_sizes, procs, epochs = (([1, 4], [1, 4], [2], 2) if args.quick
                                            else (args.sizes, args.cnn_sizes, args.procs, 10))
     torch.set_num_threads(1)
+    _full_fp32()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"device: {name}; torch {torch.__version__}; {epochs} epochs per config", flush=True)
     core_mod, datasets = load_core(), {"mlp": seed_data(), "cnn": digits_data()}
