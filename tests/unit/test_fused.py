@@ -98,6 +98,14 @@ def fused_run(job):
             "padding_zero": padding_zero, "final": final, "group": group}
 
 
+def test_a_config_that_cannot_fuse_leaves_no_trace(job):
+    group = FusedGroup(job, torch.device("cpu"))
+    with pytest.raises(ValueError, match="mlp and cnn"):
+        FusedGroup(TrainJob(job.data, ModelSpec(_user_model, {}), job.train), torch.device("cpu")).add("u", {})
+    group.add("a", {"hidden_units": 16})
+    assert group.active() == ["a"] and group.nbytes() > 0
+
+
 def test_one_bucket_mixes_widths_batch_sizes_and_optimizers(fused_run):
     size, batches, kinds, widths = max(fused_run["buckets"], key=lambda b: b[0])
     assert size >= 14 and len(batches) >= 4 and kinds == {"sgd", "adam", "rmsprop"} and len(widths) >= 4

@@ -87,6 +87,11 @@ class FusedCore:
     def keys(self) -> list[str]:
         return list(self.members)
 
+    def nbytes(self) -> int:
+        """Bytes held by the buckets' flat buffers (parameters, gradients, optimizer state)."""
+        return sum(t.numel() * t.element_size() for b in self.buckets()
+                   for t in (b.params, b.grads, *b.state.values()))
+
     def buckets(self) -> list[Bucket]:
         if self._buckets is None:
             groups = partition(self.members.values(), self.max_pad, self.mix_batches)

@@ -81,10 +81,18 @@ class FusedGroup:
         if start >= solo.settings.epochs:  # nothing left to train, as train_trial's loop would find
             self._left.append(key)
             return
-        self.core.add(key, solo.model, solo.optimizer, solo.batch_size, solo.generator, dropout_generator)
+        try:
+            self.core.add(key, solo.model, solo.optimizer, solo.batch_size, solo.generator, dropout_generator)
+        except Exception:
+            del self.solo[key], self.epoch[key]
+            raise
 
     def active(self) -> list[str]:
         return self.core.keys()
+
+    def nbytes(self) -> int:
+        """Device memory of the stacked parameters, gradients and optimizer state (for choosing K)."""
+        return self.core.nbytes()
 
     def train_epoch(self) -> dict[str, dict[str, Any]]:
         self._forget()
