@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from .layers import Layout, NetShape, zero_is_fixed_point
-from .optimizers import COUNTS_STEPS, RULES, Hyper, Run, member_state_names, needed_state
+from .optimizers import COUNTS_STEPS, RULES, STEP_COLUMNS, Hyper, Run, member_state_names, needed_state
 
 
 @dataclass
@@ -168,6 +168,7 @@ class Bucket:
         """One epoch for every member; each one's mean training loss, or the non-finite running total."""
         n = len(self.data.x_train)
         self.columns = {}  # per-member hyperparameter columns, built once an epoch
+        self._prefetch_step_columns(lrs)
         orders = torch.stack([torch.randperm(n, generator=m.generator) for m in self.members]).to(self.device)
         k = len(self.members)
         drop_masks: list[list[torch.Tensor]] = [[] for _ in range(k)]
@@ -197,6 +198,27 @@ class Bucket:
                 totals = np.where(stepping, grown, totals)
                 batch[stepping] = 0.0
         return [t / n if math.isfinite(t) else float(t) for t in totals.tolist()]
+
+    def _prefetch_step_columns(self, lrs: list[float]) -> None:
+        """The epoch's per-step columns (Adam's bias corrections), replayed from the tick plan and
+        uploaded in one copy; a column not found here is still made when asked (correct, slower)."""
+        steps, wanted = list(self.steps), []
+        for _, _, _, runs, _, _ in self.ticks:
+            for a, b in runs:
+                for r in range(a, b):
+                    steps[r] += 1
+                columns = STEP_COLUMNS.get(self.members[a].hyper.kind)
+                if columns is not None:
+                    run = Run([m.hyper for m in self.members[a:b]], lrs[a:b], steps[a:b], self.device)
+                    wanted += [tuple(v) for v in columns(run) if any(x != v[0] for x in v)]
+        keys = list(dict.fromkeys(wanted))
+        if not keys:
+            return
+        flat = torch.tensor([x for key in keys for x in key], dtype=torch.float32, device=self.device)
+        offset = 0
+        for key in keys:
+            self.columns[key] = flat[offset:offset + len(key)].view(-1, 1)
+            offset += len(key)
 
     def _step(self, a: int, b: int, lrs: list[float]) -> None:
         for r in range(a, b):

@@ -132,11 +132,23 @@ def sgd_rule(run: Run, p: torch.Tensor, g: torch.Tensor, s: dict[str, torch.Tens
         if all(nesterov):
             d = _axpy(d, buf, m)
         elif any(nesterov):
-            mask = torch.tensor(nesterov, device=p.device).view(-1, 1)
-            d = torch.where(mask, _axpy(d, buf, m), buf)
+            mask = run.col([1.0 if n else 0.0 for n in nesterov])
+            d = torch.where(torch.as_tensor(mask) != 0, _axpy(d, buf, m), buf)
         else:
             d = buf
     _axpy_(p, d, run.col([-lr for lr in run.lrs]))
+
+
+def adam_step_columns(run: Run) -> list[list[float]]:
+    """Adam's per-step scalars, as torch.optim computes them in double: lr / (1 - beta1^t), sqrt(1 - beta2^t)."""
+    beta1, beta2 = run.same("beta1"), run.same("beta2")
+    return [[lr / (1 - beta1 ** n) for lr, n in zip(run.lrs, run.steps)],
+            [(1 - beta2 ** n) ** 0.5 for n in run.steps]]
+
+
+# The columns that change every step, by rule: the bucket uploads an epoch's worth at once, since a
+# small host-to-device copy per step would wait for the GPU each time.
+STEP_COLUMNS: dict[str, Callable[[Run], list[list[float]]]] = {"adam": adam_step_columns}
 
 
 def adam_rule(run: Run, p: torch.Tensor, g: torch.Tensor, s: dict[str, torch.Tensor]) -> None:
@@ -149,8 +161,8 @@ def adam_rule(run: Run, p: torch.Tensor, g: torch.Tensor, s: dict[str, torch.Ten
     exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
     exp_avg.lerp_(d, 1 - beta1)
     exp_avg_sq.mul_(beta2).addcmul_(d, d, value=1 - beta2)
-    step_size = run.col([lr / (1 - beta1 ** n) for lr, n in zip(run.lrs, run.steps)])
-    bc2_sqrt = run.col([(1 - beta2 ** n) ** 0.5 for n in run.steps])
+    step_sizes, bc2_sqrts = adam_step_columns(run)
+    step_size, bc2_sqrt = run.col(step_sizes), run.col(bc2_sqrts)
     denom = (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
     if isinstance(step_size, float):
         p.addcdiv_(exp_avg, denom, value=-step_size)
