@@ -58,5 +58,5 @@ if __name__ == "__main__":
 
     result = autolearn.run(make_experiment(name=f"custom-model-digits-{time.strftime('%Y%m%d-%H%M%S')}"))
     print("best config:", result.best_config)
-    print("validation accuracy: %.4f, test accuracy: %.4f" % (result.best_score, result.test_scores["test_accuracy"]))
+    print(f"validation accuracy: {result.best_score:.4f}, test accuracy: {result.test_scores['test_accuracy']:.4f}")
     print("tensorboard --logdir", result.experiment_dir)
