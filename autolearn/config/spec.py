@@ -110,7 +110,8 @@ class Experiment:
     @classmethod
     def from_dict(cls, data: Any, source: str = "spec") -> Experiment:
         if not isinstance(data, Mapping):
-            raise ConfigError("", f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+            raise ConfigError("", f"{source}: expected a mapping of sections at the top level, "
+                              f"got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         _no_unknown(data, known, "")
         return cls(**dict(data))
@@ -126,6 +127,10 @@ class Experiment:
         else:
             task["dataset"] = self.task.dataset.to_dict()
             task["split"] = {f.name: getattr(self.task.split, f.name) for f in fields(SplitSpec)}
+            if self.task.cv is not None:
+                task["cv"] = {"folds": self.task.cv.folds, "stratified": self.task.cv.stratified}
+            if self.task.repeats != 1:
+                task["repeats"] = self.task.repeats
         out["task"] = task
         if self.model is not None:
             out["model"] = self.model.to_dict()
