@@ -105,3 +105,31 @@ def resolve_auto(exp: Experiment) -> tuple[Experiment, dict[str, Any]]:
     if getattr(exp.space.get("lr"), "auto", False):
         exp, notes["lr"] = resolve_lr(exp, replace(job, train=exp.train), device)
     return exp, {"auto": notes}
+
+
+def range_test_for(exp: Experiment, steps: int = 200, low: float | None = None, high: float | None = None,
+                   optimizer: str | None = None) -> Any:
+    """`autolearn lr-find`: the range test on the spec's model at its base settings (a `RangeTest`).
+
+    The range defaults to `space.lr`'s when it is auto, else to `AUTO_RANGE`; a `batch_size: auto`
+    is resolved first, as a sweep would.
+    """
+    from autolearn.config.space import AUTO_RANGE
+    from autolearn.errors import ConfigError
+    from autolearn.training.loop import Fitter
+    from autolearn.training.lr_finder import lr_range_test
+
+    if not exp.uses_builtin_trainable:
+        raise ConfigError("task.trainable", "lr-find trains the built-in loop's model; a user trainable has none")
+    param = exp.space.get("lr")
+    default = (param.low, param.high) if isinstance(param, FloatParam) and param.auto else AUTO_RANGE
+    low, high = low or default[0], high or default[1]
+    device = finder_device(exp)
+    job = load_job(exp, exp.train)
+    if exp.train.batch_size == "auto":
+        from dataclasses import replace
+
+        exp, _ = resolve_batch_size(exp, job, device)
+        job = replace(job, train=exp.train)
+    config = {"optimizer": optimizer} if optimizer else {}
+    return lr_range_test(Fitter(job, config, device), low, high, steps)

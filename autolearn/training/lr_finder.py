@@ -117,8 +117,8 @@ def suggest(lrs: list[float], losses: list[float], skip: int = 5) -> float:
     if drop <= 0 or last <= skip:  # the loss only rose: the whole range is too high
         raise ConfigError("space.lr.auto", f"the loss did not fall from the first rate tested ({lrs[0]:.3g}); "
                           "lower space.lr.low so the test starts where the model can learn")
-    grad = np.gradient(curve[:last + 1], np.log10(lrs[:last + 1]))
-    return float(lrs[skip + int(np.argmin(grad[skip:]))])
+    grad = np.gradient(curve, np.log10(lrs))  # central differences, also at the end of the falling part
+    return float(lrs[skip + int(np.argmin(grad[skip:last]))])
 
 
 def lr_range_test(fitter: Fitter, min_lr: float = AUTO_RANGE[0], max_lr: float = AUTO_RANGE[1],
