@@ -69,7 +69,8 @@ def one_seed(task: str, seed: int, n_configs: int, epochs: int) -> dict[str, Any
         started = time.perf_counter()
         scored = []
         for config in sample_configs(n_configs, seed):
-            fitter = CrossValidatedFitter(job, config, CPU, job.resampling) if job.resampling else Fitter(job, config, CPU)
+            fitter = (CrossValidatedFitter(job, config, CPU, job.resampling) if job.resampling
+                      else Fitter(job, config, CPU))
             scored.append((*score(fitter, epochs), config))
         search_s = time.perf_counter() - started
         best, at, config = max(scored, key=lambda s: s[0])
