@@ -166,3 +166,26 @@ def test_gpu_finder_doubles_then_bisects_to_a_batch_that_runs(job):
     found = find_batch_size(fitter, limit=10_000)
     assert found.batch_size == len(fitter.x_train)  # the seed task fits whole on any GPU
     assert [t["batch_size"] for t in found.tried][:2] == [32, 64]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_finder_bisects_below_the_first_out_of_memory_batch():
+    from autolearn.training.batch_size import _gpu, _step
+    from autolearn.training.data import load_dataset
+
+    data = load_dataset("digits", {}, 0.2, 0.2, 42)
+    exp = Experiment.from_dict({"model": {"name": "mlp", "hidden_units": 16384, "depth": 2}})
+    fitter = Fitter(TrainJob(data=data, model=exp.model, train=exp.train), {"batch_size": 1}, torch.device("cuda", 0))
+    found = _gpu(fitter, limit=10 ** 8)  # rows repeat past the data: only memory stops the doubling
+    too_big = [t["batch_size"] for t in found.tried if not t["fits"]]
+    assert too_big and found.batch_size < min(too_big)
+    _step(fitter, found.batch_size)  # and the batch it found runs
+
+
+def test_errors_other_than_out_of_memory_are_raised(job):
+    from autolearn.training.batch_size import _fits
+
+    fitter = Fitter(job, {"batch_size": 1}, CPU)
+    fitter.x_train = fitter.x_train[:, :3]  # the model expects 20 features: a shape error, not memory
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
+        _fits(fitter, 4, [])
