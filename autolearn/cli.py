@@ -285,8 +285,9 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     plot = plot_range_test(test, args.out)
     low, high = test.bounds()
     print(f"tested {len(test.lrs)} rates from {test.lrs[0]:.3g} to {test.lrs[-1]:.3g} (stopped: {test.stopped})")
-    print(f"suggested lr: {test.suggestion:.3g} (rule: {test.rule})")
-    print(f"space.lr auto would search log-uniform [{low:.3g}, {high:.3g}]")
+    print(f"suggested lr for {args.optimizer or exp.train.optimizer}: {test.suggestion:.3g} (rule: {test.rule})")
+    print(f"space.lr auto would search log-uniform [{low:.3g}, {high:.3g}] for it "
+          "(a searched optimizer gets one test each, and the union of their ranges)")
     print(f"plot: {plot}")
     return 0
 

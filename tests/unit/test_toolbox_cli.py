@@ -8,7 +8,7 @@ def test_lr_find_writes_the_plot_and_names_the_rule(tmp_path, capsys):
     out = tmp_path / "lr.png"
     assert main(["lr-find", "--steps", "80", "--optimizer", "adam", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "suggested lr: " in text and "rule: steepest descent" in text and "log-uniform [" in text
+    assert "suggested lr for adam: " in text and "rule: steepest descent" in text and "log-uniform [" in text
     assert out.stat().st_size > 0
 
 
