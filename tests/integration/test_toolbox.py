@@ -49,3 +49,10 @@ def test_cv_sweep_with_auto_values_and_warmup(seed_dict, storage):
     assert {"lr", "val_accuracy_std", "val/accuracy"} <= tags
     rates = [s.value for s in events.Scalars("lr")]
     assert len(rates) == 2 and rates[0] == pytest.approx(rates[1] / 2, rel=1e-5)
+    # The report says what the score is a mean of, with its spread.
+    from autolearn.inspection.report import write_report
+
+    report = write_report(str(folder), str(folder / "report"))
+    text = Path(report.markdown).read_text()
+    assert "The score is the mean of 3 fits (3 folds × 1 repeats) (± " in text
+    assert "retrained on train+validation" in text
