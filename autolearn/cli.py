@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _sweep_parser(sub)
     _report_parser(sub)
+    _lr_find_parser(sub)
     return parser
 
 
@@ -262,7 +263,42 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"sweep": cmd_sweep, "report": cmd_report}
+def _lr_find_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("lr-find", help="LR range test: loss against an exponentially rising learning rate",
+                       description="Train the spec's model for a few hundred steps while the learning rate "
+                       "rises exponentially, stop when the loss blows up, write the loss-vs-LR plot and "
+                       "print a suggested rate (Smith, 2017).")
+    p.add_argument("spec", nargs="?", help="experiment spec (YAML); default: the built-in seed task")
+    p.add_argument("--steps", type=int, default=200, help="mini-batches to train (default 200)")
+    p.add_argument("--low", type=float, help="first rate (default: space.lr's low when auto, else 1e-7)")
+    p.add_argument("--high", type=float, help="last rate (default: space.lr's high when auto, else 10)")
+    p.add_argument("--optimizer", help="test this optimizer instead of train.optimizer")
+    p.add_argument("--out", default="lr_find.png", help="where to write the plot (default: lr_find.png)")
+    return p
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    from autolearn.config.defaults import seed_spec
+    from autolearn.config.spec import Experiment, read_spec
+    from autolearn.training.auto import range_test_for
+    from autolearn.training.lr_finder import plot_range_test
+
+    if args.steps < 20:
+        raise ConfigError("--steps", f"must be >= 20 for a usable curve, got {args.steps}")
+    exp = Experiment.from_dict(read_spec(args.spec) if args.spec else seed_spec(), source=args.spec or "the seed spec")
+    test = range_test_for(exp, args.steps, args.low, args.high, args.optimizer)
+    plot = plot_range_test(test, args.out)
+    low, high = test.bounds()
+    print(f"tested {len(test.lrs)} rates from {test.lrs[0]:.3g} to {test.lrs[-1]:.3g} (stopped: {test.stopped})")
+    optimizer = args.optimizer or exp.builtin_sections()[2].optimizer
+    print(f"suggested lr for {optimizer}: {test.suggestion:.3g} (rule: {test.rule})")
+    print(f"space.lr auto would search log-uniform [{low:.3g}, {high:.3g}] for it "
+          "(a searched optimizer gets one test each, and the union of their ranges)")
+    print(f"plot: {plot}")
+    return 0
+
+
+COMMANDS = {"sweep": cmd_sweep, "report": cmd_report, "lr-find": cmd_lr_find}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

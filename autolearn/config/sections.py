@@ -125,6 +125,30 @@ class SplitSpec:
 
 
 @dataclass(frozen=True)
+class CVSpec:
+    """K-fold cross-validation of the training part (train + validation); the test split stays out."""
+
+    folds: int = 5
+    stratified: bool = True
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "task.cv") -> CVSpec | None:
+        if data is None or isinstance(data, CVSpec):
+            return data
+        if not isinstance(data, Mapping):
+            data = {"folds": data}  # `cv: 5`
+        data = _fields_of(cls, data, path)
+        folds = _int(data.get("folds", 5), f"{path}.folds")
+        if folds < 2:
+            raise ConfigError(f"{path}.folds", f"cross-validation needs at least 2 folds, got {folds}; "
+                              "remove task.cv to use the single validation split")
+        stratified = data.get("stratified", True)
+        if not isinstance(stratified, bool):
+            raise ConfigError(f"{path}.stratified", f"expected true or false, got {stratified!r}")
+        return cls(folds, stratified)
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """Either a dataset for the built-in loop, or a user `trainable` that reports its own metrics."""
 
@@ -132,6 +156,8 @@ class TaskSpec:
     split: SplitSpec = field(default_factory=SplitSpec)
     trainable: Named | None = None  # import path or callable fn(config) for user training code
     params: Mapping[str, Any] = field(default_factory=dict)  # fixed config values for `trainable`
+    cv: CVSpec | None = None   # score each config by K-fold cross-validation (training/cv.py)
+    repeats: int = 1           # train each config (each fold) this many times with different seeds
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "task") -> TaskSpec:
@@ -148,8 +174,15 @@ class TaskSpec:
         elif dataset is not None:
             raise ConfigError(f"{path}.dataset", "a user trainable loads its own data; remove dataset "
                               "(or remove trainable to use the built-in training loop)")
+        cv = CVSpec.from_dict(data.get("cv"), f"{path}.cv")
+        repeats = _int(data.get("repeats", 1), f"{path}.repeats", 1)
+        if trainable is not None and (cv is not None or repeats != 1):
+            key = "cv" if cv is not None else "repeats"
+            raise ConfigError(f"{path}.{key}", "is for the built-in training loop; a user trainable "
+                              "splits its own data")
         return cls(dataset=dataset, split=SplitSpec.from_dict(data.get("split"), f"{path}.split"),
-                   trainable=trainable, params=_mapping(data.get("params"), f"{path}.params"))
+                   trainable=trainable, params=_mapping(data.get("params"), f"{path}.params"),
+                   cv=cv, repeats=repeats)
 
 
 @dataclass(frozen=True)
@@ -174,7 +207,9 @@ class ModelSpec:
 
 
 TRAIN_TUNABLE = ("optimizer", "lr", "batch_size", "weight_decay", "momentum", "lr_schedule",
-                 "lr_step_size", "lr_gamma", "lr_patience", "lr_min", "seed")
+                 "lr_step_size", "lr_gamma", "lr_patience", "lr_min", "lr_warmup_epochs", "lr_warmup_fraction",
+                 "seed")
+LR_SCALING = ("none", "linear", "sqrt")
 
 
 @dataclass(frozen=True)
@@ -184,14 +219,19 @@ class TrainSpec:
     epochs: int = 10
     optimizer: str = "adam"
     lr: float = 1e-3
-    batch_size: int = 32
+    batch_size: int | Literal["auto"] = 32  # auto: the batch-size finder picks it before the sweep
     weight_decay: float = 0.0
     momentum: float = 0.9
     lr_schedule: str = "constant"
     lr_step_size: int = 5      # step: epochs between decays
     lr_gamma: float = 0.5      # step/exponential/plateau: decay factor
     lr_patience: int = 2       # plateau: epochs without improvement before a decay
-    lr_min: float = 0.0        # cosine: the floor of the annealed rate
+    lr_min: float = 0.0        # cosine, warmup_cosine: the floor of the annealed rate
+    lr_warmup_epochs: int = 1  # warmup_cosine, one_cycle: epochs the rate rises before it anneals
+    lr_warmup_fraction: float | None = None  # the same as a share of the epochs (wins when set)
+    batch_memory_mb: float | None = None  # batch_size auto on a CPU: memory one training step may use
+    lr_scaling: Literal["none", "linear", "sqrt"] = "none"  # batch_size auto: scale lr with the batch
+    lr_base_batch: int = 32    # the batch the spec's lr was chosen for (lr_scaling's reference)
     seed: int | None = 0       # torch seed of each trial, so one config gives one result
     checkpoint_every: int = 1  # epochs between checkpoints (the last epoch always checkpoints)
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -201,7 +241,12 @@ class TrainSpec:
         if isinstance(data, TrainSpec):
             data = {f.name: getattr(data, f.name) for f in fields(data)}
         data = _fields_of(cls, data, path)
-        return cls(**{k: check_train_value(k, v, f"{path}.{k}") for k, v in data.items()})
+        out = cls(**{k: check_train_value(k, v, f"{path}.{k}") for k, v in data.items()})
+        if out.batch_size != "auto":
+            for key in ("batch_memory_mb", "lr_scaling"):
+                if key in data and getattr(out, key) not in (None, "none"):
+                    raise ConfigError(f"{path}.{key}", "is used only with batch_size: auto")
+        return out
 
 
 def check_train_value(key: str, value: Any, path: str) -> Any:
@@ -217,9 +262,19 @@ def check_train_value(key: str, value: Any, path: str) -> Any:
         return value
     if key == "seed":
         return None if value is None else _int(value, path, 0)
-    if key in ("epochs", "batch_size", "lr_step_size", "checkpoint_every"):
+    if key == "batch_size" and value == "auto":
+        return value
+    if key == "lr_scaling":
+        if value not in LR_SCALING:
+            raise ConfigError(path, f"unknown lr scaling {value!r}; allowed: {allowed(LR_SCALING)}")
+        return value
+    if key == "lr_warmup_fraction":
+        return None if value is None else _float(value, path, 0.0, 0.99)
+    if key == "batch_memory_mb":
+        return None if value is None else _float(value, path, 0.0, low_open=True)
+    if key in ("epochs", "batch_size", "lr_step_size", "checkpoint_every", "lr_base_batch"):
         return _int(value, path, 1)
-    if key == "lr_patience":
+    if key in ("lr_patience", "lr_warmup_epochs"):
         return _int(value, path, 0)
     if key == "lr":
         return _float(value, path, 0.0, low_open=True)

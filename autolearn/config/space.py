@@ -15,6 +15,7 @@ from autolearn.errors import ConfigError, allowed
 from autolearn.values import plain
 
 MAX_GRID_POINTS = 10_000  # a grid larger than this is almost always a typo in a range
+AUTO_RANGE = (1e-7, 10.0)  # the rates an LR range test sweeps unless `low`/`high` say otherwise
 
 
 def as_number(value: Any, path: str, *, integer: bool = False) -> float | int:
@@ -67,15 +68,20 @@ class FloatParam(Param):
     high: float
     log: bool = False
     step: float | None = None
+    auto: bool = False  # lr only: the LR range test sets the bounds before the sweep (training/lr_finder.py)
     kind: ClassVar[str] = "float"
 
     def __post_init__(self) -> None:
         _check_range(self)
+        if self.auto and self.step is not None:
+            raise ConfigError("auto", "an auto range is log-uniform; remove step")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high, "log": self.log}
         if self.step is not None:
             out["step"] = self.step
+        if self.auto:
+            out["auto"] = True
         return out
 
     def to_tune(self) -> Any:
@@ -192,7 +198,7 @@ def _check_values(p: ChoiceParam) -> None:
 
 
 _FIELDS = {
-    "float": {"type", "low", "high", "log", "step"},
+    "float": {"type", "low", "high", "log", "step", "auto"},
     "int": {"type", "low", "high", "log", "step"},
     "choice": {"type", "values"},
     "grid": {"type", "values"},
@@ -217,6 +223,11 @@ def param_from_dict(data: Any, path: str) -> Param:
                 raise ConfigError(f"{path}.values", f"expected a list of values, got {values!r}")
             cls = GridParam if kind == "grid" else ChoiceParam
             return cls(tuple(plain(v) for v in values))
+        auto = data.get("auto", False)
+        if not isinstance(auto, bool):
+            raise ConfigError(f"{path}.auto", f"expected true or false, got {auto!r}")
+        if auto:  # low/high, when given, bound the range test; the sweep's bounds come from it
+            data = {"low": AUTO_RANGE[0], "high": AUTO_RANGE[1], "log": True, **data}
         for key in ("low", "high"):
             if key not in data:
                 raise ConfigError(f"{path}.{key}", f"a {kind} parameter needs `{key}`")
@@ -231,7 +242,7 @@ def param_from_dict(data: Any, path: str) -> Param:
             step = as_number(step, f"{path}.step", integer=integer)
         if integer:
             return IntParam(int(low), int(high), log, int(step) if step is not None else 1)
-        return FloatParam(float(low), float(high), log, step)
+        return FloatParam(float(low), float(high), log, step, auto)
     except ConfigError as err:
         if err.path.startswith(path):
             raise

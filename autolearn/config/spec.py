@@ -147,6 +147,10 @@ class Experiment:
         elif self.task.dataset is not None:
             task["dataset"] = self.task.dataset.to_dict()
             task["split"] = {f.name: getattr(self.task.split, f.name) for f in fields(SplitSpec)}
+            if self.task.cv is not None:
+                task["cv"] = {"folds": self.task.cv.folds, "stratified": self.task.cv.stratified}
+            if self.task.repeats != 1:
+                task["repeats"] = self.task.repeats
         out["task"] = task
         if self.model is not None and self.train is not None:
             out["model"] = self.model.to_dict()

@@ -32,13 +32,14 @@ def prepare_job(exp: Experiment) -> TrainJob:
     """Load the data once and build the model and optimizer once, so their errors come early."""
     import torch
 
+    from autolearn.training.cv import plan_resampling
     from autolearn.training.data import load_dataset
     from autolearn.training.loop import Evaluator, TrainJob
 
     dataset, model, train = exp.builtin_sections()
     split = exp.task.split
     data = load_dataset(dataset.name, dict(dataset.params), split.test, split.validation, split.random_state)
-    job = TrainJob(data=data, model=model, train=train)
+    job = TrainJob(data=data, model=model, train=train, resampling=plan_resampling(exp.task, data))
     try:
         Evaluator(job, {}, torch.device("cpu"))  # the model only: see Evaluator
     except ConfigError:
@@ -120,6 +121,9 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
                           "it or choose another --name")
     check_storage(exp)
     started = time.monotonic()
+    from autolearn.training.auto import resolve_auto
+
+    exp, resolved = resolve_auto(exp)  # batch_size: auto and space.lr auto, before anything starts
     plan = search_plan(exp)
     with ray_settings(ray_output):
         job, started_ray = start(exp, address, ray_output)
@@ -127,7 +131,7 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
             check_resources(exp)
             _save_spec(exp, out)
             grid = make_tuner(exp, job, plan, callbacks, ray_output).fit()
-            return collect(exp, grid, job, time.monotonic() - started)
+            return collect(exp, grid, job, time.monotonic() - started, resolved)
         finally:
             if started_ray:
                 import ray
@@ -158,8 +162,11 @@ def _save_spec(exp: Experiment, directory: str | Path) -> None:
     storage.write_text(str(directory), SPEC_FILE, yaml.safe_dump(exp.to_dict(), sort_keys=False))
 
 
-def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: float) -> SweepResult:
-    """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save."""
+def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: float,
+            extras: dict[str, Any] | None = None) -> SweepResult:
+    """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save.
+
+    `extras` go to summary.json as they are (the values `auto` resolved to)."""
     keys = list(exp.space)
     rows, by_id = [], {}
     failures = _num_failures(grid)
@@ -175,11 +182,18 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
     sweep = SweepResult(name=exp.name, experiment_dir=experiment_dir(exp), metric=exp.metric.name,
                         mode=exp.metric.mode, space_keys=keys, trials=rows, wall_time_s=wall_time,
                         best_trial_id=best.trial_id if best else None, strategy=exp.search.strategy)
+    sweep.extras.update(extras or {})
     if best is not None:
         checkpoint = _best_checkpoint(by_id[best.trial_id], exp)
         if checkpoint is not None:
             sweep.best_checkpoint_path = checkpoint.path
-            if job is not None:
+            if job is not None and job.resampling is not None:  # cv/repeats: retrain on the training part
+                from autolearn.training.cv import resampling_summary, retrain_and_test
+
+                epochs = best.best_epoch or best.epochs  # the epochs the best config needed
+                sweep.test_scores = retrain_and_test(job, by_id[best.trial_id].config or {}, epochs)
+                sweep.extras["cv"] = resampling_summary(exp.task, job.resampling, epochs)
+            elif job is not None:
                 sweep.test_scores = _test_scores(job, by_id[best.trial_id].config, checkpoint)
     else:
         log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)

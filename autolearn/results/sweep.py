@@ -63,6 +63,7 @@ class SweepResult:
     test_scores: dict[str, float] = field(default_factory=dict)
     best_checkpoint_path: str | None = None
     strategy: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. cv and auto-resolved values, into summary.json
 
     @property
     def best(self) -> TrialRow | None:
@@ -109,6 +110,7 @@ class SweepResult:
             "wall_time_s": round(self.wall_time_s, 3), "trials": len(self.trials),
             "status_counts": self.status_counts(),
             "tensorboard": f"tensorboard --logdir {self.experiment_dir}",
+            **self.extras,
         }
 
     def save(self, directory: str | Path | None = None) -> None:

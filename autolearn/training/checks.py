@@ -32,6 +32,7 @@ def check_training_value(key: str, value: Any, path: str) -> Any:
 
 def check_builtin(exp: Experiment) -> None:
     """Everything the built-in loop will build exists and takes the options given."""
+    check_toolbox(exp)
     if not exp.uses_builtin_trainable:
         return
     dataset, model, train = exp.builtin_sections()
@@ -66,3 +67,26 @@ def _check_values(key: str, param: Param, path: str, check: Callable[[str, Any, 
     elif isinstance(param, (FloatParam, IntParam)):
         check(key, param.low, f"{path}.low")
         check(key, param.high, f"{path}.high")
+
+
+def check_toolbox(exp: Experiment) -> None:
+    """`auto` values and warm-up lengths: what the finders and schedules can honour."""
+    for key, param in exp.space.items():
+        if getattr(param, "auto", False) and (key != "lr" or not exp.uses_builtin_trainable):
+            why = ("a user trainable has no model for the range test to train" if key == "lr" else
+                   "the range test finds learning rates; give this parameter low and high")
+            raise ConfigError(f"space.{key}.auto", f"only space.lr of the built-in loop can be auto: {why}")
+    if not exp.uses_builtin_trainable:
+        return
+    t = exp.builtin_sections()[2]
+    batch = exp.space.get("batch_size")
+    if t.batch_size == "auto" and batch is not None:
+        raise ConfigError("space.batch_size", "train.batch_size is auto (found before the sweep); "
+                          "search it or find it, not both")
+    if isinstance(batch, ChoiceParam) and "auto" in batch.values:
+        raise ConfigError("space.batch_size.values", "auto is a value of train.batch_size, not one to search")
+    from autolearn.training.schedules import WARMUP_SCHEDULES
+
+    if t.lr_schedule in WARMUP_SCHEDULES and t.lr_warmup_fraction is None and t.lr_warmup_epochs >= t.epochs:
+        raise ConfigError("train.lr_warmup_epochs", f"must be below train.epochs ({t.epochs}), got "
+                          f"{t.lr_warmup_epochs}: at least one epoch runs after the warm-up")

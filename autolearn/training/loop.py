@@ -27,6 +27,7 @@ class TrainJob:
     data: Dataset
     model: ModelSpec
     train: TrainSpec
+    resampling: Any = None  # training.cv.Resampling: the folds/repeats of task.cv, None for one split
 
 
 def split_config(job: TrainJob, config: Mapping[str, Any]) -> tuple[TrainSpec, dict[str, Any]]:

@@ -11,6 +11,8 @@ from typing import Any
 import torch
 from torch import optim
 
+from autolearn.training.schedules import WARMUP_SCHEDULES
+
 Params = Iterable[torch.nn.Parameter]
 
 OPTIMIZERS: dict[str, Callable[..., optim.Optimizer]] = {
@@ -40,6 +42,7 @@ SCHEDULES: dict[str, Callable[[optim.Optimizer, int, Any], Any]] = {
     "exponential": lambda opt, epochs, s: optim.lr_scheduler.ExponentialLR(opt, gamma=s.lr_gamma),
     "cosine": lambda opt, epochs, s: optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1), eta_min=s.lr_min),
     "plateau": _plateau,
+    **WARMUP_SCHEDULES,
 }
 METRIC_DRIVEN = frozenset({"plateau"})  # stepped with the validation loss, not per epoch alone
 

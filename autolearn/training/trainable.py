@@ -18,7 +18,8 @@ from typing import Any
 import torch
 
 from autolearn.errors import ResourceError
-from autolearn.training.loop import Fitter, TrainJob
+from autolearn.training.cv import CrossValidatedFitter, make_fitter
+from autolearn.training.loop import TrainJob
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -73,7 +74,7 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, An
     _quiet()
     _threads()
     device = trial_device(job.train.device)
-    fitter = Fitter(job, config, device)
+    fitter = make_fitter(job, config, device)  # K×R fitters when task.cv or task.repeats is set
     start = 0
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
@@ -90,6 +91,8 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, An
         diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
         metrics = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                    "val_accuracy": val_accuracy, "lr": lr, "diverged": diverged, **where}
+        if isinstance(fitter, CrossValidatedFitter):
+            metrics.update(fitter.spread)  # val_accuracy is the mean over folds; this is its spread
         if diverged:
             tune.report(metrics)
             return

@@ -117,4 +117,4 @@ def test_config_routes_keys_to_train_and_model():
 def test_registry_names():
     assert set(DATASETS) == {"synthetic_classification", "digits", "csv"}
     assert set(OPTIMIZERS) == {"gd", "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"}
-    assert set(SCHEDULES) == {"constant", "step", "exponential", "cosine", "plateau"}
+    assert set(SCHEDULES) == {"constant", "step", "exponential", "cosine", "plateau", "warmup_cosine", "one_cycle"}

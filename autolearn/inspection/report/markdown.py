@@ -49,6 +49,13 @@ def _best(data: SweepData) -> list[str]:
     epoch = best.get("best_epoch")
     at = f" at epoch {int(epoch)}" if is_finite_number(epoch) else ""
     lines = [f"Trial `{best['trial_id']}` reached {data.metric} = **{best[data.score_column]:.4f}**{at}.", ""]
+    cv = data.summary.get("cv")
+    if isinstance(cv, dict):  # task.cv / repeats (training/cv.py): the score is a mean over fits
+        std = best.get(f"{data.metric}_std")
+        spread = f" (± {std:.4f} at the last epoch)" if is_finite_number(std) else ""
+        lines[-1:-1] = [f"The score is the mean of {cv.get('fits_per_trial')} fits ({cv.get('folds')} folds × "
+                        f"{cv.get('repeats')} repeats){spread}; the test score is of the best config retrained on "
+                        f"{cv.get('retrained_on')} for {cv.get('retrain_epochs')} epochs."]
     lines += _table(["hyperparameter", "value"], [[k, plain(best[k])] for k in data.hparams])
     tests = {k: v for k, v in data.summary.items() if k.startswith("test_") and is_finite_number(v)}
     if tests and data.summary.get("best_trial_id") == best["trial_id"]:

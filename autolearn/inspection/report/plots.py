@@ -107,6 +107,9 @@ def plot_learning_curves(data: SweepData, path: Path) -> list[dict[str, Any]]:
         colour, marker = STATUS_STYLE.get(kind, ("0.4", "."))
         x, y = curve["training_iteration"].astype(float), curve[data.metric].astype(float)
         ax.plot(x, y, color=colour, alpha=0.6, linewidth=1, label=tid)
+        if f"{data.metric}_std" in curve:  # task.cv / repeats: the mean ± one standard deviation over folds
+            std = curve[f"{data.metric}_std"].astype(float)
+            ax.fill_between(x, y - std, y + std, color=colour, alpha=0.08, linewidth=0)
         ax.scatter([x.iloc[-1]], [y.iloc[-1] if math.isfinite(y.iloc[-1]) else np.nanmax(y)], color=colour,
                    marker=marker, s=28, zorder=3, label=label(kind) if kind not in seen else "_nolegend_")
         seen.add(kind)

@@ -35,6 +35,8 @@ class _Template(Fitter):
 
 def fuse_blocker(job: TrainJob, config: Mapping[str, Any]) -> str | None:
     """Why this config cannot train fused (one line), or None when it can."""
+    if getattr(job, "resampling", None) is not None:
+        return "task.cv / task.repeats train several fits per trial (training/cv.py); a member is one fit"
     try:
         builder = resolve(job.model.name, MODELS, "model.name", "model")
     except Exception as err:  # an unknown or unimportable model is the solo path's error to raise
