@@ -222,6 +222,7 @@ class SearchSpec:
     max_concurrent: int | None = None
     points_to_evaluate: tuple[Mapping[str, Any], ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)  # strategy-specific, checked by the strategy
+    fuse: int | Literal["auto"] = 1  # configs trained together in one batched worker (1: each alone)
 
     def __post_init__(self) -> None:
         if self.num_samples is None:
@@ -243,12 +244,26 @@ class SearchSpec:
         if rest.get("max_concurrent") is not None:
             out["max_concurrent"] = _int(rest.pop("max_concurrent"), f"{path}.max_concurrent", 1)
         rest.pop("max_concurrent", None)
+        if rest.get("fuse") is not None:
+            out["fuse"] = check_fuse(rest.pop("fuse"), f"{path}.fuse")
+        rest.pop("fuse", None)
         points = rest.pop("points_to_evaluate", None) or ()
         if not isinstance(points, (list, tuple)) or not all(isinstance(p, Mapping) for p in points):
             raise ConfigError(f"{path}.points_to_evaluate", f"expected a list of configs (mappings), got {points!r}")
         out["points_to_evaluate"] = tuple(dict(p) for p in points)
         out["options"] = dict(rest.pop("options", None) or {}, **rest)
         return cls(**out)
+
+
+def check_fuse(value: Any, path: str = "search.fuse") -> int | Literal["auto"]:
+    """`search.fuse`: a whole number of configs per fused worker (>= 1), or 'auto'."""
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise ConfigError(path, f"expected a whole number >= 1 or 'auto', got {value!r}")
+    if int(value) < 1:
+        raise ConfigError(path, f"must be >= 1 or 'auto', got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,11 @@ def build_trainable(exp: Experiment, job: Any) -> Any:
         if callable(user_code):
             ship_by_value(user_code)
 
+    from autolearn.execution.fusion import fused_trainable
+
+    fused = fused_trainable(exp, job)  # None unless search.fuse has fused workers train the trials
+    if fused is not None:
+        return fused
     if exp.uses_builtin_trainable:
         from autolearn.training.trainable import train_trial
 
@@ -230,6 +235,9 @@ def _save_spec(exp: Experiment, directory: str | Path) -> None:
 
 def collect(exp: Experiment, grid: Any, job: Any, wall_time: float) -> SweepResult:
     """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save."""
+    from autolearn.execution.fusion import close
+
+    close(exp)  # the fused workers, if any: every trial has ended
     keys = list(exp.space)
     rows, by_id = [], {}
     failures = _num_failures(grid)
