@@ -32,7 +32,7 @@ def fused_trainable(exp: Any, job: Any) -> Any | None:
     import ray
     from ray import tune
 
-    from autolearn.execution.fusion.member import train_member
+    from autolearn.execution.fusion.member import train_trial
     from autolearn.execution.runner import experiment_dir, search_plan
 
     resources = ray.cluster_resources()
@@ -44,7 +44,7 @@ def fused_trainable(exp: Any, job: Any) -> Any | None:
     settings = HubSettings(capacity=k, threads=max(1, int(cpus)), checkpoint_every=exp.train.checkpoint_every)
     directory = experiment_dir(exp)
     open_hub(directory, job, settings)
-    member = tune.with_parameters(train_member, hub=hub_name(directory), fault=exp.run.inject_fault)
+    member = tune.with_parameters(train_trial, hub=hub_name(directory), fault=exp.run.inject_fault)
     return tune.with_resources(member, {"cpu": _share(cpus, k), "gpu": _share(gpus, k)})
 
 

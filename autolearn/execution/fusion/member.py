@@ -17,8 +17,11 @@ from typing import Any
 CHECKPOINT_FILE = "checkpoint.pt"  # the same file `training.trainable.train_trial` writes (tested)
 
 
-def train_member(config: Mapping[str, Any], hub: str, fault: Mapping[str, Any] | None = None) -> None:
+def train_trial(config: Mapping[str, Any], hub: str, fault: Mapping[str, Any] | None = None) -> None:
     """Join the sweep's hub, then report each epoch the worker trained until the member is done.
+
+    Named like the solo trainable: Ray Tune names trial folders after it, and a member's folder
+    (`train_trial_<id>_...`) should not tell people or tools anything they must handle differently.
 
     Whatever ends the trial (done, stopped by the scheduler, an error) tells the hub in `finally`,
     so the worker stops training it at the next epoch.
