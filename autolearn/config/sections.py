@@ -174,7 +174,8 @@ class TrainSpec:
     lr_patience: int = 2       # plateau: epochs without improvement before a decay
     lr_min: float = 0.0        # cosine: the floor of the annealed rate
     seed: int | None = 0       # torch seed of each trial, so one config gives one result
-    checkpoint_every: int = 1  # epochs between checkpoints (the last epoch always checkpoints)
+    checkpoint_every: int | Literal["auto"] = 1  # epochs between checkpoints, or auto (training/cadence.py);
+    #                                             the last epoch always checkpoints
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @classmethod
@@ -199,6 +200,12 @@ def check_train_value(key: str, value: Any, path: str) -> Any:
         return value
     if key == "seed":
         return None if value is None else _int(value, path, 0)
+    if key == "checkpoint_every":
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(path, f"expected a whole number of epochs >= 1 or 'auto', got {value!r}")
+        return value
     if key in ("epochs", "batch_size", "lr_step_size", "checkpoint_every"):
         return _int(value, path, 1)
     if key == "lr_patience":

@@ -20,7 +20,8 @@ def _spec(seed_dict: dict, storage: str, name: str, fuse: int | str = 4, strateg
     data["task"] = {**seed_dict["task"], "dataset": {**seed_dict["task"]["dataset"], "n_samples": 400}}
     data["train"] = {**seed_dict["train"], "epochs": EPOCHS}
     data["search"] = {"strategy": strategy, "num_samples": TRIALS, "seed": 5, "fuse": fuse}
-    data["scheduler"] = {"name": scheduler, **({"grace_period": 1, "reduction_factor": 3} if scheduler == "asha" else {})}
+    asha = {"grace_period": 1, "reduction_factor": 3} if scheduler == "asha" else {}
+    data["scheduler"] = {"name": scheduler, **asha}
     return Experiment.from_dict(data)
 
 

@@ -25,7 +25,7 @@ from test_faults import (  # noqa: F401  (tmpdir_for_ray: the fixture)
 pytestmark = pytest.mark.slow
 
 
-def test_fused_sweep_killed_mid_run_resumes_every_member_from_its_checkpoint(tmp_path, tmpdir_for_ray):
+def test_fused_sweep_killed_mid_run_resumes_every_member_from_its_checkpoint(tmp_path, tmpdir_for_ray):  # noqa: F811
     storage = tmp_path / "runs"
     spec = _spec(storage)
     spec["search"]["fuse"] = 3

@@ -36,16 +36,31 @@ def fused_trainable(exp: Any, job: Any) -> Any | None:
     from autolearn.execution.runner import experiment_dir, search_plan
 
     resources = ray.cluster_resources()
-    k = fuse_factor(exp, job, search_plan(exp).expected_trials, float(resources.get("CPU", 1.0)),
-                    float(resources.get("memory", 2**31)))
+    expected = search_plan(exp).expected_trials
+    k = fuse_factor(exp, job, expected, float(resources.get("CPU", 1.0)), float(resources.get("memory", 2**31)))
     if k == 1:
         return None
     cpus, gpus = exp.resources.cpus_per_trial, exp.resources.gpus_per_trial
-    settings = HubSettings(capacity=k, threads=max(1, int(cpus)), checkpoint_every=exp.train.checkpoint_every)
+    # Without a scheduler that stops trials early, nothing trained ahead is ever wasted.
+    ahead = exp.train.epochs if exp.scheduler.name == "fifo" else 1
+    settings = HubSettings(capacity=k, threads=max(1, int(cpus)), checkpoint_every=exp.train.checkpoint_every,
+                           ahead=ahead)
     directory = experiment_dir(exp)
-    open_hub(directory, job, settings)
+    open_hub(directory, job, settings, _prestart(exp, k, expected, float(resources.get("CPU", 1.0))))
     member = tune.with_parameters(train_trial, hub=hub_name(directory), fault=exp.run.inject_fault)
     return tune.with_resources(member, {"cpu": _share(cpus, k), "gpu": _share(gpus, k)})
+
+
+def _prestart(exp: Any, k: int, expected: int | None, cpus: float) -> int:
+    """Workers to start before any member arrives: on one CPU-only machine, as many as will be busy."""
+    import math
+
+    import ray
+
+    if exp.resources.gpus_per_trial or len([n for n in ray.nodes() if n.get("Alive")]) != 1:
+        return 0  # members' GPUs and nodes are known only when they arrive
+    slots = max(1, math.floor(cpus / exp.resources.cpus_per_trial))
+    return min(slots, math.ceil((expected or exp.search.num_samples or 1) / k))
 
 
 def _share(amount: float, k: int) -> float:

@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 class HubSettings:
     capacity: int          # K: members per fused worker
     threads: int           # torch threads of a worker: the group's CPUs
-    checkpoint_every: int
+    checkpoint_every: int | str  # N epochs or 'auto'
     window_s: float = 0.3  # how long a fresh worker waits for members arriving together
     idle_s: float = 60.0   # a member that takes no result for this long is dropped (its process died)
+    ahead: int = 1         # epochs a worker may train ahead of what its slowest member reported
 
 
 class Hub:
@@ -53,6 +54,16 @@ class Hub:
         except ray.exceptions.RayActorError:
             self.leave(key, broken=True)
             raise
+
+    def prestart(self, node: str, count: int) -> None:
+        """Start `count` CPU workers on `node` now, so their start-up (torch, its first optimizer)
+        overlaps Ray Tune starting the member trials instead of following it."""
+        with self.lock:
+            pool = self.workers.setdefault((node, ""), [])
+            while len(pool) < count:
+                worker = _start_worker(self.job_ref, self.settings, node, "")
+                pool.append(worker)
+                self.seated[worker] = set()
 
     def leave(self, key: str, broken: bool = False) -> None:
         """A member ended (or found its worker dead: `broken`, the worker takes no one else)."""
@@ -94,7 +105,8 @@ def _start_worker(job_ref: list[Any], s: HubSettings, node: str, gpu_ids: str) -
     actor = ray.remote(FusedWorker).options(
         num_cpus=0, num_gpus=0, max_concurrency=2 * s.capacity + 8,
         scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
-    return actor.remote(job_ref[0], s.threads, gpu_ids, s.checkpoint_every, s.capacity, s.window_s, s.idle_s)
+    return actor.remote(job_ref[0], s.threads, gpu_ids, s.checkpoint_every, s.capacity, s.window_s, s.idle_s,
+                        s.ahead)
 
 
 _OPEN: dict[str, Any] = {}  # the driver's handles: Ray ends an actor whose last handle is gone
@@ -104,14 +116,17 @@ def hub_name(experiment_dir: str) -> str:
     return f"autolearn-fusion:{experiment_dir}"
 
 
-def open_hub(experiment_dir: str, job: Any, settings: HubSettings) -> Any:
-    """Start the sweep's hub on the driver (which owns it); a leftover one of the same sweep is replaced."""
+def open_hub(experiment_dir: str, job: Any, settings: HubSettings, prestart: int = 0) -> Any:
+    """Start the sweep's hub on the driver (which owns it), and `prestart` CPU workers on this node;
+    a leftover hub of the same sweep is replaced."""
     import ray
 
     close_hub(experiment_dir)
     hub = ray.remote(Hub).options(name=hub_name(experiment_dir), num_cpus=0, max_concurrency=64).remote(
         [ray.put(job)], settings)
     _OPEN[experiment_dir] = hub
+    if prestart:
+        hub.prestart.remote(ray.get_runtime_context().get_node_id(), prestart)
     return hub
 
 

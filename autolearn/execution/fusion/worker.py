@@ -2,8 +2,10 @@
 
 Members (Ray Tune trials, see `member.py`) `add` themselves, then each asks `next(key)` for its
 next epoch's metrics (and, on checkpoint epochs, the solo-format checkpoint as bytes). The
-training thread trains one epoch for every member once every member has taken its last result:
-at most one epoch ahead of the slowest member, while that member reports to Tune. A member that
+training thread trains the next epoch for every member while each has fewer than `ahead` results
+not yet taken: with a scheduler that may stop members, `ahead` is 1 (at most one epoch trained
+ahead of the slowest member, while it reports to Tune, so a stopped member wastes at most one
+epoch); without one, the whole budget (training never waits for Tune's bookkeeping). A member that
 leaves (finished, stopped by the scheduler, failed) is dropped before the next epoch; one that
 has not asked for its result for `idle_s` (its process died) is dropped too.
 
@@ -21,6 +23,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from autolearn.training.cadence import Cadence
+
 log = logging.getLogger(__name__)
 
 Result = tuple[dict[str, Any], bytes | None, bool]  # metrics, checkpoint bytes (or None), done
@@ -29,8 +33,8 @@ Result = tuple[dict[str, Any], bytes | None, bool]  # metrics, checkpoint bytes 
 class FusedWorker:
     """Holds the member groups of one fused worker and the thread that trains them."""
 
-    def __init__(self, job: Any, threads: int, gpu_ids: str, checkpoint_every: int, capacity: int,
-                 window_s: float, idle_s: float) -> None:
+    def __init__(self, job: Any, threads: int, gpu_ids: str, checkpoint_every: int | str, capacity: int,
+                 window_s: float, idle_s: float, ahead: int) -> None:
         if gpu_ids:  # the members' GPU: this actor reserves none (its members hold the group's share)
             os.environ["CUDA_VISIBLE_DEVICES"] = gpu_ids
         import ray
@@ -45,6 +49,7 @@ class FusedWorker:
         self.solo = SoloGroup(job, device)
         self.where = {"node": ray.get_runtime_context().get_node_id(), "gpu_ids": gpu_ids}
         self.every, self.capacity, self.window_s, self.idle_s = checkpoint_every, capacity, window_s, idle_s
+        self.ahead = max(1, ahead)
         self.cond = threading.Condition()
         self.joining: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
         self.leaving: set[str] = set()
@@ -53,6 +58,7 @@ class FusedWorker:
         self.opened: float | None = None
         self.error: BaseException | None = None
         self.blocked: set[str] = set()
+        self.cadence: dict[str, Cadence] = {}
         threading.Thread(target=self._run, name="autolearn-fused", daemon=True).start()
 
     # --- called by members (Ray actor methods, on the actor's thread pool) ---------------------
@@ -102,7 +108,7 @@ class FusedWorker:
         """Train when there is someone to train, everyone took their last result, and, for a fresh
         group, the opening window (for members that arrive together) has passed or the group is full."""
         training = bool(self.fused.active() or self.solo.active())
-        if not (self.joining or training) or any(self.results.values()):
+        if not (self.joining or training) or any(len(q) >= self.ahead for q in self.results.values()):
             return False
         if not training and self.opened is not None and len(self.results) < self.capacity:
             return time.monotonic() - self.opened >= self.window_s
@@ -131,6 +137,7 @@ class FusedWorker:
         from autolearn.training.group import fuse_blocker
 
         try:
+            _warm_up()
             while True:
                 joining, leaving = self._take_changes()
                 for key in leaving:
@@ -142,6 +149,7 @@ class FusedWorker:
                         self.blocked.add(reason)
                         log.info("fused worker: configs that cannot fuse train one by one here: %s", reason)
                     (self.solo if reason is not None else self.fused).add(key, config, state)
+                    self.cadence[key] = Cadence(self.every, self.job.train.epochs)
                 self._publish(self._epoch())
         except BaseException as err:  # members raise it from next(): their trials fail and are retried
             log.exception("fused worker failed")
@@ -156,8 +164,7 @@ class FusedWorker:
                 continue
             for key, metrics in group.train_epoch().items():
                 done = bool(metrics["diverged"]) or key not in group.active()
-                epoch = int(metrics["epoch"])
-                save = not metrics["diverged"] and (done or epoch % self.every == 0)
+                save = not metrics["diverged"] and (done or self.cadence[key].due(int(metrics["epoch"])))
                 blob = _dump(group.member_state(key)) if save else None
                 out.append((key, ({**metrics, **self.where}, blob, done)))
         return out
@@ -172,6 +179,14 @@ class FusedWorker:
                     continue
                 queue.append(result)
             self.cond.notify_all()
+
+
+def _warm_up() -> None:
+    """Build a throwaway optimizer while no member has arrived yet: the first one in a process
+    imports `torch._dynamo` (2 s and more), which would otherwise delay the first epoch."""
+    import torch
+
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
 def _dump(state: Mapping[str, Any]) -> bytes:
