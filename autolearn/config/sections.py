@@ -203,9 +203,10 @@ def check_train_value(key: str, value: Any, path: str) -> Any:
     if key == "checkpoint_every":
         if value == "auto":
             return value
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(path, f"expected a whole number of epochs >= 1 or 'auto', got {value!r}")
-        return value
+        try:
+            return _int(value, path, 1)
+        except ConfigError:
+            raise ConfigError(path, f"expected a whole number of epochs >= 1 or 'auto', got {value!r}") from None
     if key in ("epochs", "batch_size", "lr_step_size", "checkpoint_every"):
         return _int(value, path, 1)
     if key == "lr_patience":

@@ -115,3 +115,22 @@ def test_solo_group_resumes_from_a_member_state_and_drops_members():
     rest = [resumed.train_epoch()["a"] for _ in range(2)]
     assert [first["a"], *rest] == _solo(job, CONFIGS[0])
     assert resumed.active() == [] and resumed.member_state("a")["epoch"] == 3  # final state, for the checkpoint
+
+
+@pytest.mark.parametrize("value", [0, "often", 1.5, True])
+def test_bad_checkpoint_every_names_the_field_and_auto(value):
+    data = seed_spec()
+    data["train"] = {**data["train"], "checkpoint_every": value}
+    with pytest.raises(ConfigError, match=r"train\.checkpoint_every.*'auto'"):
+        Experiment.from_dict(data)
+
+
+def test_checkpoint_cadence_every_n_auto_and_always_the_last_epoch():
+    from autolearn.training import cadence
+
+    every = cadence.Cadence(3, epochs=7)
+    assert [e for e in range(1, 8) if every.due(e)] == [3, 6, 7]
+    auto = cadence.Cadence("auto", epochs=7)
+    assert [e for e in range(1, 8) if auto.due(e)] == [7]  # sub-second epochs: only the last
+    auto.last -= cadence.AUTO_INTERVAL_S  # as if the first epoch had taken the whole interval
+    assert auto.due(1) and not auto.due(2)

@@ -122,7 +122,7 @@ def open_hub(experiment_dir: str, job: Any, settings: HubSettings, prestart: int
     import ray
 
     close_hub(experiment_dir)
-    hub = ray.remote(Hub).options(name=hub_name(experiment_dir), num_cpus=0, max_concurrency=64).remote(
+    hub: Any = ray.remote(Hub).options(name=hub_name(experiment_dir), num_cpus=0, max_concurrency=64).remote(
         [ray.put(job)], settings)
     _OPEN[experiment_dir] = hub
     if prestart:

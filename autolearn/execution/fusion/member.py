@@ -41,7 +41,8 @@ def train_trial(config: Mapping[str, Any], hub: str, fault: Mapping[str, Any] | 
     registry = ray.get_actor(hub)
     node = ray.get_runtime_context().get_node_id()
     gpu_ids = ",".join(str(g) for g in ray.get_gpu_ids())
-    worker, epoch = ray.get(registry.join.remote(key, dict(config), state, node, gpu_ids))
+    joined: Any = ray.get(registry.join.remote(key, dict(config), state, node, gpu_ids))
+    worker, epoch = joined
     broken = False
     try:
         while True:
