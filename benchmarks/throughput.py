@@ -189,6 +189,25 @@ def table(results: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def plot(results: dict[str, dict[str, dict]], path: str) -> None:
+    """Trials per minute against the number of trials, one line per harness (log-log)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sizes = sorted(results, key=int)
+    for key, label in LABELS.items():
+        points = [(int(n), int(n) * 60 / results[n][key]["seconds"]) for n in sizes if key in results[n]]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=label)
+    ax.set(xscale="log", yscale="log", xlabel="trials (seed task, 10 epochs each)", ylabel="trials per minute")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, nargs="+", default=[10, 100])
@@ -198,7 +217,15 @@ def main() -> None:
     parser.add_argument("--configs", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--out", help="also write the raw numbers as JSON here")
+    parser.add_argument("--plot", help="also draw trials per minute against trials into this PNG")
+    parser.add_argument("--report-only", help="print the table (and --plot) of this JSON, run nothing")
     args = parser.parse_args()
+    if args.report_only:
+        results = json.loads(Path(args.report_only).read_text())
+        print(table(results))
+        if args.plot:
+            plot(results, args.plot)
+        return
     if args.variant:
         scores = VARIANTS[args.variant](json.loads(Path(args.configs).read_text()))
         Path(args.result).write_text(json.dumps(scores))
@@ -216,6 +243,8 @@ def main() -> None:
             if args.out:
                 Path(args.out).write_text(json.dumps(results, indent=2))
     print(table(results))
+    if args.plot:
+        plot(results, args.plot)
 
 
 if __name__ == "__main__":
