@@ -28,6 +28,8 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="early stopping: fifo (none), asha, hyperband or median")
     p.add_argument("--cpus-per-trial", type=float, help="CPUs reserved for each trial (fractions allowed)")
     p.add_argument("--gpus-per-trial", type=float, help="GPUs for each trial (0.5 = two trials share one)")
+    p.add_argument("--fuse", help="train K configs at a time in one worker, each still its own trial "
+                   "(a whole number, or auto); default 1: each trial alone")
     p.add_argument("--address", help="join a running Ray cluster ('auto' on its head node); "
                    "default: start a local Ray instance")
     p.add_argument("--storage", help="where experiment folders go (a path, or s3://, gs:// URI)")
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Option → where it lands in the spec (section, key); `None` section = top level.
 _OVERRIDES: dict[str, tuple[str | None, str]] = {
     "strategy": ("search", "strategy"), "num_samples": ("search", "num_samples"), "seed": ("search", "seed"),
+    "fuse": ("search", "fuse"),
     "cpus_per_trial": ("resources", "cpus_per_trial"), "gpus_per_trial": ("resources", "gpus_per_trial"),
     "storage": (None, "storage"), "name": (None, "name"),
 }
@@ -156,7 +159,7 @@ def report(result: Any, args: argparse.Namespace) -> int:
 
 # Options that change the spec: an experiment folder carries its own, so they cannot go with it.
 _SPEC_OPTIONS = ("strategy", "num_samples", "max_epochs", "scheduler", "cpus_per_trial", "gpus_per_trial",
-                 "storage", "name", "seed")
+                 "storage", "name", "seed", "fuse")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -233,7 +233,8 @@ class TrainSpec:
     lr_scaling: Literal["none", "linear", "sqrt"] = "none"  # batch_size auto: scale lr with the batch
     lr_base_batch: int = 32    # the batch the spec's lr was chosen for (lr_scaling's reference)
     seed: int | None = 0       # torch seed of each trial, so one config gives one result
-    checkpoint_every: int = 1  # epochs between checkpoints (the last epoch always checkpoints)
+    checkpoint_every: int | Literal["auto"] = 1  # epochs between checkpoints, or auto (training/cadence.py);
+    #                                             the last epoch always checkpoints
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @classmethod
@@ -272,7 +273,14 @@ def check_train_value(key: str, value: Any, path: str) -> Any:
         return None if value is None else _float(value, path, 0.0, 0.99)
     if key == "batch_memory_mb":
         return None if value is None else _float(value, path, 0.0, low_open=True)
-    if key in ("epochs", "batch_size", "lr_step_size", "checkpoint_every", "lr_base_batch"):
+    if key == "checkpoint_every":
+        if value == "auto":
+            return value
+        try:
+            return _int(value, path, 1)
+        except ConfigError:
+            raise ConfigError(path, f"expected a whole number of epochs >= 1 or 'auto', got {value!r}") from None
+    if key in ("epochs", "batch_size", "lr_step_size", "lr_base_batch"):
         return _int(value, path, 1)
     if key in ("lr_patience", "lr_warmup_epochs"):
         return _int(value, path, 0)
@@ -298,6 +306,7 @@ class SearchSpec:
     max_concurrent: int | None = None
     points_to_evaluate: tuple[Mapping[str, Any], ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)  # strategy-specific, checked by the strategy
+    fuse: int | Literal["auto"] = 1  # configs trained together in one batched worker (1: each alone)
 
     def __post_init__(self) -> None:
         if self.num_samples is None:
@@ -319,12 +328,26 @@ class SearchSpec:
         if rest.get("max_concurrent") is not None:
             out["max_concurrent"] = _int(rest.pop("max_concurrent"), f"{path}.max_concurrent", 1)
         rest.pop("max_concurrent", None)
+        if rest.get("fuse") is not None:
+            out["fuse"] = check_fuse(rest.pop("fuse"), f"{path}.fuse")
+        rest.pop("fuse", None)
         points = rest.pop("points_to_evaluate", None) or ()
         if not isinstance(points, (list, tuple)) or not all(isinstance(p, Mapping) for p in points):
             raise ConfigError(f"{path}.points_to_evaluate", f"expected a list of configs (mappings), got {points!r}")
         out["points_to_evaluate"] = tuple(dict(p) for p in points)
         out["options"] = dict(rest.pop("options", None) or {}, **rest)
         return cls(**out)
+
+
+def check_fuse(value: Any, path: str = "search.fuse") -> int | Literal["auto"]:
+    """`search.fuse`: a whole number of configs per fused worker (>= 1), or 'auto'."""
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise ConfigError(path, f"expected a whole number >= 1 or 'auto', got {value!r}")
+    if int(value) < 1:
+        raise ConfigError(path, f"must be >= 1 or 'auto', got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)

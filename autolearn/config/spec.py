@@ -158,6 +158,8 @@ class Experiment:
         out["space"] = self.space.to_dict()
         search = {"strategy": self.search.strategy, "num_samples": self.search.num_samples,
                   "seed": self.search.seed, "max_concurrent": self.search.max_concurrent, **self.search.options}
+        if self.search.fuse != 1:
+            search["fuse"] = self.search.fuse
         if self.search.points_to_evaluate:
             search["points_to_evaluate"] = [dict(p) for p in self.search.points_to_evaluate]
         out["search"] = search

@@ -167,6 +167,9 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
     """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save.
 
     `extras` go to summary.json as they are (the values `auto` resolved to)."""
+    from autolearn.execution.fusion import close
+
+    close(exp)  # the fused workers, if any: every trial has ended
     keys = list(exp.space)
     rows, by_id = [], {}
     failures = _num_failures(grid)

@@ -57,6 +57,11 @@ def build_trainable(exp: Experiment, job: TrainJob | None) -> Any:
         if callable(user_code):
             ship_by_value(user_code)
 
+    from autolearn.execution.fusion import fused_trainable
+
+    fused = fused_trainable(exp, job)  # None unless search.fuse has fused workers train the trials
+    if fused is not None:
+        return fused
     trainable = exp.task.trainable
     if trainable is None:
         from autolearn.training.trainable import train_trial

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from autolearn.errors import ResourceError
+from autolearn.training.cadence import Cadence
 from autolearn.training.cv import CrossValidatedFitter, make_fitter
 from autolearn.training.loop import TrainJob
 
@@ -82,7 +83,7 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, An
             start = fitter.load_state(load_checkpoint_state(directory))
     where = placement()
     epochs = fitter.settings.epochs
-    every = job.train.checkpoint_every
+    cadence = Cadence(job.train.checkpoint_every, epochs)
     for epoch in range(start + 1, epochs + 1):
         maybe_inject(fault, epoch)
         lr = fitter.lr
@@ -99,7 +100,7 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, An
         from autolearn.training.optim import step_schedule
 
         step_schedule(fitter.settings.lr_schedule, fitter.schedule, val_loss)
-        if epoch % every == 0 or epoch == epochs:
+        if cadence.due(epoch):
             with tempfile.TemporaryDirectory() as directory:
                 torch.save(fitter.state(epoch), Path(directory) / CHECKPOINT_FILE)
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
