@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autolearn.config.spec import Experiment, load_spec
-from autolearn.errors import ConfigError
+from autolearn.errors import ConfigError, SweepError
 from autolearn.internals import ray_settings, tuner_run_config
 from autolearn.results import SweepResult
 
@@ -58,25 +58,24 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
     from ray import tune
 
     from autolearn.execution import runner
-    from autolearn.execution.tuner import build_trainable
+    from autolearn.execution.tuner import build_trainable, tensorboard_dir
 
     directory, exp = find_experiment(path)
-    if not tune.Tuner.can_restore(str(directory)):
-        # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
-        log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
-        return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks,
-                                     ray_output=ray_output)
-    started = time.monotonic()
-    # The restored run config already holds the per-trial file loggers runner chose; ray_settings
-    # stops Ray adding its default ones (a TensorBoard copy in every trial folder) on top.
-    with ray_settings(ray_output):
+    with ray_settings(ray_output), runner.sweep_guard(exp) as stop:
+        if not tune.Tuner.can_restore(str(directory)):
+            # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
+            log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
+            return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks,
+                                         ray_output=ray_output)
+        started, earlier = time.monotonic(), earlier_wall_time(directory)
+        # The restored run config already holds the per-trial file loggers runner chose; ray_settings
+        # stops Ray adding its default ones (a TensorBoard copy in every trial folder) on top.
         job, started_ray = runner.start(exp, address, ray_output)
         try:
             runner.check_resources(exp)
-            tuner = tune.Tuner.restore(str(directory), build_trainable(exp, job),
-                                       resume_unfinished=True, resume_errored=False)
-            _configure(tuner, callbacks, ray_output)
-            return runner.collect(exp, tuner.fit(), job, time.monotonic() - started)
+            tuner = restore_tuner(directory, build_trainable(exp, job))
+            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp))
+            return runner.fit_and_collect(exp, lambda: tuner, job, stop, started, earlier)
         finally:
             if started_ray:
                 import ray
@@ -84,12 +83,49 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
                 ray.shutdown()
 
 
-def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool) -> None:
-    """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does."""
+def restore_tuner(directory: Path, trainable: Any) -> Any:
+    """`Tuner.restore`, with a clear message when Ray's saved state cannot be read back."""
+    import pickle
+
+    from ray import tune
+
+    damaged = (OSError, EOFError, ValueError, RuntimeError, KeyError, AttributeError, ImportError,
+               pickle.UnpicklingError)
+    try:
+        return tune.Tuner.restore(str(directory), trainable, resume_unfinished=True, resume_errored=False)
+    except damaged as err:
+        detail = " ".join(str(err).split())[:200]
+        raise SweepError(f"cannot resume {str(directory)!r}: Ray Tune's saved state there is damaged or "
+                         f"unreadable ({type(err).__name__}: {detail}); finished trials are "
+                         "still in their folders and results.csv; start a new sweep with another --name") from err
+
+
+def earlier_wall_time(directory: Path) -> float:
+    """The wall time of the sweep's earlier runs (summary.json of the run a signal stopped), so a
+    sweep resumed twice reports the time of all its runs, not the last one's."""
+    import json
+
+    try:
+        return float(json.loads((directory / "summary.json").read_text()).get("wall_time_s", 0.0) or 0.0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
+def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path) -> None:
+    """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does.
+
+    The TensorBoard callback saved there writes where the folder was when the sweep started:
+    pointed at `tensorboard` (the folder now, or its staging folder), a moved folder's runs follow it.
+    """
+    from autolearn.inspection.tensorboard import TensorBoardCallback
+
     run_config = tuner_run_config(tuner)
     if run_config is None:  # Ray client mode: the restored tuner lives elsewhere; no live progress
         if callbacks:
             log.warning("cannot attach live progress to a restored sweep over Ray client")
         return
+    for callback in run_config.callbacks or []:
+        if isinstance(callback, TensorBoardCallback):
+            callback.logdir = tensorboard
     run_config.callbacks = [*(run_config.callbacks or []), *callbacks]
     run_config.verbose = int(ray_output)

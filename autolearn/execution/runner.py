@@ -8,20 +8,22 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autolearn.config.spec import Experiment, load_spec
-from autolearn.errors import ConfigError, SweepError
+from autolearn.errors import ConfigError, SweepError, SweepInterrupted
 from autolearn.execution.tuner import experiment_dir, make_tuner, search_plan, tensorboard_dir
 from autolearn.internals import ray_settings, result_grid_trials
 from autolearn.results import SweepResult, pick_best, storage, trial_row
 from autolearn.values import is_uri
 
 if TYPE_CHECKING:
-    from ray.tune import Checkpoint, Result, ResultGrid
+    from ray.tune import Checkpoint, Result, ResultGrid, Tuner
 
+    from autolearn.execution.signals import Interruption
     from autolearn.training.loop import TrainJob
 
 log = logging.getLogger(__name__)
@@ -121,13 +123,13 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     check_storage(exp)
     started = time.monotonic()
     plan = search_plan(exp)
-    with ray_settings(ray_output):
+    with ray_settings(ray_output), sweep_guard(exp) as stop:
         job, started_ray = start(exp, address, ray_output)
         try:
             check_resources(exp)
             _save_spec(exp, out)
-            grid = make_tuner(exp, job, plan, callbacks, ray_output).fit()
-            return collect(exp, grid, job, time.monotonic() - started)
+            return fit_and_collect(exp, lambda: make_tuner(exp, job, plan, callbacks, ray_output), job, stop,
+                                   started)
         finally:
             if started_ray:
                 import ray
@@ -158,14 +160,44 @@ def _save_spec(exp: Experiment, directory: str | Path) -> None:
     storage.write_text(str(directory), SPEC_FILE, yaml.safe_dump(exp.to_dict(), sort_keys=False))
 
 
-def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: float) -> SweepResult:
-    """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save."""
+@contextmanager
+def sweep_guard(exp: Experiment) -> Iterator[Interruption]:
+    """The experiment folder's lock (local storage) and the stop-signal handlers, for one sweep."""
+    from autolearn.execution.lock import experiment_lock
+    from autolearn.execution.signals import interrupt_guard
+
+    folder = experiment_dir(exp)
+    with (nullcontext() if is_uri(folder) else experiment_lock(folder)), interrupt_guard() as stop:
+        yield stop
+
+
+def fit_and_collect(exp: Experiment, tuner: Callable[[], Tuner], job: TrainJob | None, stop: Interruption,
+                    started: float, earlier_wall_time: float = 0.0) -> SweepResult:
+    """Fit, collect and save; after a stop signal, save what finished and raise `SweepInterrupted`."""
+    if stop:  # the signal came while Ray started: nothing ran, nothing to save
+        raise SweepInterrupted(stop.signum or 0, stop.signame, experiment_dir(exp))
+    grid = tuner().fit()
+    sweep = collect(exp, grid, job, earlier_wall_time + time.monotonic() - started, stop.signame)
+    if stop:
+        raise SweepInterrupted(stop.signum or 0, stop.signame, sweep.experiment_dir)
+    return sweep
+
+
+def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: float,
+            interrupted_by: str = "") -> SweepResult:
+    """Turn Ray's ResultGrid into a `SweepResult`, save it, then score the best model on the test
+    split and save again: a failing evaluation (a missing or corrupt checkpoint, a storage error,
+    out of memory) is recorded in `summary.json` and costs no result. An interrupted sweep
+    (`interrupted_by` a signal's name) marks its unfinished trials and scores nothing."""
     keys = list(exp.space)
     rows, by_id = [], {}
     failures = _num_failures(grid)
+    ended = {t.trial_id for t in result_grid_trials(grid) if t.status in ("TERMINATED", "ERROR")}
     for result in (grid[i] for i in range(len(grid))):  # ResultGrid iterates, but declares no __iter__
         row = trial_row(result, exp.metric.name, exp.metric.mode, keys, exp.max_epochs, exp.run.trial_timeout)
         row.retries = failures.get(row.trial_id, 0)
+        if interrupted_by and row.trial_id not in ended:
+            row.status = "interrupted"
         rows.append(row)
         by_id[row.trial_id] = result
     rows.sort(key=lambda r: r.trial_id)
@@ -174,19 +206,32 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
     best = pick_best(rows, exp.metric.mode)
     sweep = SweepResult(name=exp.name, experiment_dir=experiment_dir(exp), metric=exp.metric.name,
                         mode=exp.metric.mode, space_keys=keys, trials=rows, wall_time_s=wall_time,
-                        best_trial_id=best.trial_id if best else None, strategy=exp.search.strategy)
-    if best is not None:
-        checkpoint = _best_checkpoint(by_id[best.trial_id], exp)
+                        best_trial_id=best.trial_id if best else None, strategy=exp.search.strategy,
+                        complete=not interrupted_by, interrupted_by=interrupted_by)
+    if is_uri(sweep.experiment_dir):
+        storage.publish(str(tensorboard_dir(exp)), sweep.experiment_dir, "tensorboard")
+    sweep.save()  # first: whatever the test split does next, the results are kept
+    if best is None:
+        log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)
+    elif not interrupted_by:
+        _score_best(sweep, by_id[best.trial_id], exp, job)
+        sweep.save()
+    return sweep
+
+
+def _score_best(sweep: SweepResult, result: Result, exp: Experiment, job: TrainJob | None) -> None:
+    """The best checkpoint's path and test scores; any failure is recorded, never raised: the
+    sweep's results are worth more than the one number this adds."""
+    try:
+        checkpoint = _best_checkpoint(result, exp)
         if checkpoint is not None:
             sweep.best_checkpoint_path = checkpoint.path
             if job is not None:
-                sweep.test_scores = _test_scores(job, by_id[best.trial_id].config, checkpoint)
-    else:
-        log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)
-    if is_uri(sweep.experiment_dir):
-        storage.publish(str(tensorboard_dir(exp)), sweep.experiment_dir, "tensorboard")
-    sweep.save()
-    return sweep
+                sweep.test_scores = _test_scores(job, result.config, checkpoint)
+    except Exception as err:  # whatever it was, it is written down, not lost
+        sweep.test_error = f"{type(err).__name__}: {err}".splitlines()[0]
+        log.error("scoring the best trial on the test split failed (%s); the results are saved, "
+                  "summary.json records the failure", sweep.test_error)
 
 
 def _num_failures(grid: ResultGrid) -> dict[str, int]:
