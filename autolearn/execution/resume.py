@@ -61,7 +61,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
     from autolearn.execution.tuner import build_trainable, tensorboard_dir
 
     directory, exp = find_experiment(path)
-    with ray_settings(ray_output), runner.sweep_guard(exp) as stop:
+    with ray_settings(ray_output), runner.experiment_guard(exp):
         if not tune.Tuner.can_restore(str(directory)):
             # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
             log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
@@ -75,7 +75,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
             runner.check_resources(exp)
             tuner = restore_tuner(directory, build_trainable(exp, job))
             _configure(tuner, callbacks, ray_output, tensorboard_dir(exp))
-            return runner.fit_and_collect(exp, lambda: tuner, job, stop, started, earlier)
+            return runner.fit_and_collect(exp, lambda: tuner, job, started, earlier)
         finally:
             if started_ray:
                 import ray

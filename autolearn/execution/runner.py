@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,6 @@ from autolearn.values import is_uri
 if TYPE_CHECKING:
     from ray.tune import Checkpoint, Result, ResultGrid, Tuner
 
-    from autolearn.execution.signals import Interruption
     from autolearn.training.loop import TrainJob
 
 log = logging.getLogger(__name__)
@@ -123,13 +122,12 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     check_storage(exp)
     started = time.monotonic()
     plan = search_plan(exp)
-    with ray_settings(ray_output), sweep_guard(exp) as stop:
+    with ray_settings(ray_output), experiment_guard(exp):
         job, started_ray = start(exp, address, ray_output)
         try:
             check_resources(exp)
             _save_spec(exp, out)
-            return fit_and_collect(exp, lambda: make_tuner(exp, job, plan, callbacks, ray_output), job, stop,
-                                   started)
+            return fit_and_collect(exp, lambda: make_tuner(exp, job, plan, callbacks, ray_output), job, started)
         finally:
             if started_ray:
                 import ray
@@ -160,24 +158,26 @@ def _save_spec(exp: Experiment, directory: str | Path) -> None:
     storage.write_text(str(directory), SPEC_FILE, yaml.safe_dump(exp.to_dict(), sort_keys=False))
 
 
-@contextmanager
-def sweep_guard(exp: Experiment) -> Iterator[Interruption]:
-    """The experiment folder's lock (local storage) and the stop-signal handlers, for one sweep."""
+def experiment_guard(exp: Experiment) -> AbstractContextManager[None]:
+    """The experiment folder's lock (local storage; a URI sweep is not locked: `lock.py`)."""
     from autolearn.execution.lock import experiment_lock
-    from autolearn.execution.signals import interrupt_guard
 
     folder = experiment_dir(exp)
-    with (nullcontext() if is_uri(folder) else experiment_lock(folder)), interrupt_guard() as stop:
-        yield stop
+    return nullcontext() if is_uri(folder) else experiment_lock(folder)
 
 
-def fit_and_collect(exp: Experiment, tuner: Callable[[], Tuner], job: TrainJob | None, stop: Interruption,
-                    started: float, earlier_wall_time: float = 0.0) -> SweepResult:
-    """Fit, collect and save; after a stop signal, save what finished and raise `SweepInterrupted`."""
-    if stop:  # the signal came while Ray started: nothing ran, nothing to save
-        raise SweepInterrupted(stop.signum or 0, stop.signame, experiment_dir(exp))
-    grid = tuner().fit()
-    sweep = collect(exp, grid, job, earlier_wall_time + time.monotonic() - started, stop.signame)
+def fit_and_collect(exp: Experiment, tuner: Callable[[], Tuner], job: TrainJob | None, started: float,
+                    earlier_wall_time: float = 0.0) -> SweepResult:
+    """Fit, collect and save; after a stop signal, save what finished and raise `SweepInterrupted`.
+
+    The signal handlers go in after Ray started: `ray.init` installs its own SIGTERM handler in
+    the driver (it aborts the process), which ours must replace for the sweep to stop cleanly.
+    """
+    from autolearn.execution.signals import interrupt_guard
+
+    with interrupt_guard() as stop:
+        grid = tuner().fit()
+        sweep = collect(exp, grid, job, earlier_wall_time + time.monotonic() - started, stop.signame)
     if stop:
         raise SweepInterrupted(stop.signum or 0, stop.signame, sweep.experiment_dir)
     return sweep
@@ -196,7 +196,9 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
     for result in (grid[i] for i in range(len(grid))):  # ResultGrid iterates, but declares no __iter__
         row = trial_row(result, exp.metric.name, exp.metric.mode, keys, exp.max_epochs, exp.run.trial_timeout)
         row.retries = failures.get(row.trial_id, 0)
-        if interrupted_by and row.trial_id not in ended:
+        # Ray ends the running trials of an interrupted sweep as if they were done (TERMINATED):
+        # short of their epoch budget they look "stopped"; they are interrupted, and resume goes on.
+        if interrupted_by and (row.trial_id not in ended or row.status == "stopped"):
             row.status = "interrupted"
         rows.append(row)
         by_id[row.trial_id] = result

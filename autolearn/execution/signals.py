@@ -68,7 +68,7 @@ def interrupt_guard() -> Iterator[Interruption]:
 
     seen.previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
     # Until fit() installs Tune's handler, the stop signal must not take its default action (the
-    # end of the process): a signal before fit() is only recorded, and the runner skips fit().
+    # end of the process): a signal just before fit() is recorded, and the results say so.
     seen.previous[stop_tune] = signal.signal(stop_tune, lambda signum, frame: None)
     try:
         yield seen
