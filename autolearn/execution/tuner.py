@@ -6,6 +6,8 @@ reader finds every Tune setting in one file. Nothing here starts Ray or runs a t
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,7 +39,9 @@ def tensorboard_dir(exp: Experiment) -> Path:
     """The experiment's `tensorboard/`, or a local staging folder uploaded there after a URI sweep."""
     if not is_uri(exp.storage):
         return Path(experiment_dir(exp)) / "tensorboard"
-    return Path(tempfile.gettempdir()) / "autolearn-staging" / exp.name / "tensorboard"
+    # One folder per sweep and process: two URI sweeps of one name (or two buckets) never share it.
+    tag = hashlib.sha1(experiment_dir(exp).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / "autolearn-staging" / f"{exp.name}-{tag}-{os.getpid()}" / "tensorboard"
 
 
 def search_plan(exp: Experiment) -> SearchPlan:
