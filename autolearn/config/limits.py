@@ -55,7 +55,11 @@ def load_yaml(text: str, source: str) -> Any:
     """Parse a spec's YAML: no duplicate keys, no alias bomb, no oversized file."""
     if len(text.encode()) > MAX_SPEC_BYTES:
         raise ConfigError("spec", f"{source!r} is larger than {MAX_SPEC_BYTES} bytes; a spec is a page of YAML")
-    data = yaml.load(text, Loader=_StrictLoader)
+    loader = _StrictLoader(text)  # what yaml.safe_load does, with the strict loader
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
     _check_expanded_size(data, source)
     return data
 
