@@ -90,7 +90,10 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
         callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
                                        exp.metric.mode, exp.max_epochs, exp.run.trial_timeout), *file_loggers(),
                    FailureReporter(exp.run.max_failures), *callbacks],
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
+        # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
+        # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
+        # (ray-project/ray#27790); the second is the one that snapshot may still name.
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=exp.metric.name,
                                                 checkpoint_score_order=exp.metric.mode),
         failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
         stop=TrialStopper(exp.max_epochs, exp.run.trial_timeout),

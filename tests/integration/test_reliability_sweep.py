@@ -18,7 +18,7 @@ from autolearn import Experiment, run_experiment
 from autolearn.errors import SweepError, SweepInterrupted
 from autolearn.execution.resume import resume_experiment
 
-pytestmark = pytest.mark.usefixtures("ray_session")
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.slow]
 
 
 def _exp(seed_dict: dict, storage: str, **sections) -> Experiment:
