@@ -140,7 +140,7 @@ def check_saved_state(directory: str | Path) -> None:
         newest[file.name.split("-state-")[0] if "-state-" in file.name else "experiment"] = file
     for file in newest.values():
         try:
-            if file.suffix == ".json":
+            if file.name.startswith("experiment_state"):  # JSON; the searchers' ".json" are pickles
                 json.loads(file.read_text())
             else:
                 with open(file, "rb") as handle:

@@ -101,7 +101,9 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     tune_config = tune.TuneConfig(
         metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
         scheduler=make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs),
-        num_samples=plan.num_samples, reuse_actors=True,
+        # Reusing a worker needs its training thread back within seconds; a hung trial's never
+        # comes back (training/watchdog.py), so with a time limit each trial gets a fresh worker.
+        num_samples=plan.num_samples, reuse_actors=exp.run.trial_timeout is None,
     )
     param_space = {**dict(exp.task.params), **plan.param_space}
     return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,

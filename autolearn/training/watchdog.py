@@ -4,9 +4,9 @@
 epoch (a dead-locked data loader, a collective that never returns, a sleep in user code) ran
 forever. The watchdog is a daemon thread beside the training thread: when the limit passes, it
 reports the trial's last metrics with `timed_out: True` itself. The driver's stopper then ends
-the trial (status `timeout`, like any trial past the limit) and the sweep goes on; Ray replaces
-the worker whose training thread does not come back (its reset fails), so the hung thread goes
-with it. Reports from the training thread after that are dropped.
+the trial (status `timeout`, like any trial past the limit) and the sweep goes on. A training
+thread that was only slow ends at its next report; one that stays hung goes with its worker
+process, which is why sweeps with a `trial_timeout` do not reuse workers (`execution/tuner.py`).
 """
 from __future__ import annotations
 
@@ -49,10 +49,11 @@ class Watchdog:
         self._done.set()
 
     def report(self, metrics: Mapping[str, Any], checkpoint: Any = None) -> None:
-        """The training thread's report; dropped once the watchdog has ended the trial."""
+        """The training thread's report; once the watchdog has ended the trial, the training thread
+        ends here instead (`SystemExit(0)`: how Ray's own session ends a stopped trial's thread)."""
         with self._lock:
             if self.fired:
-                return
+                raise SystemExit(0)
             self._last = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
             self._send(dict(metrics), checkpoint=checkpoint)
 

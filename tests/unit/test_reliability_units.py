@@ -141,12 +141,14 @@ def test_the_lock_removes_the_folders_it_created_when_nothing_was_written(tmp_pa
 
 # --- the hung-trial watchdog -----------------------------------------------------------------
 
-def test_the_watchdog_reports_a_hung_trial_once_and_drops_later_reports():
+def test_the_watchdog_reports_a_hung_trial_once_and_ends_the_thread_at_its_next_report():
     sent: list[dict] = []
     with Watchdog(0.2, lambda metrics, checkpoint=None: sent.append(metrics)) as dog:
         dog.report({"epoch": 1, "val_loss": 0.5})
         assert _poll(lambda: dog.fired)  # the "epoch" below never reports: the watchdog does
-        dog.report({"epoch": 2, "val_loss": 0.4})
+        with pytest.raises(SystemExit) as ended:  # a late report ends the training thread
+            dog.report({"epoch": 2, "val_loss": 0.4})
+        assert ended.value.code == 0
     assert [m.get("timed_out", False) for m in sent] == [False, True]
     assert sent[-1]["epoch"] == 1 and sent[-1]["val_loss"] == 0.5
 
