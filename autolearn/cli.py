@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from autolearn.errors import AutolearnError, ConfigError, ResourceError
+from autolearn.errors import AutolearnError, ConfigError, ResourceError, SweepInterrupted
 
 EXIT_BAD_INPUT = 2
 
@@ -312,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ResourceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SweepInterrupted as err:  # results of the finished trials are saved; 128 + the signal
+        print(f"{err}", file=sys.stderr)
+        return err.exit_code
     except AutolearnError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

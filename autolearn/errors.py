@@ -37,3 +37,16 @@ class SweepError(AutolearnError, RuntimeError):
 def allowed(values: Iterable[Any]) -> str:
     """Render a set of allowed names the same way in every message."""
     return ", ".join(repr(v) for v in sorted(values, key=str))
+
+
+class SweepInterrupted(AutolearnError, RuntimeError):
+    """A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the sweep; finished trials and results are saved.
+
+    `exit_code` is the shell's convention, 128 + the signal number (130, 143, 129).
+    """
+
+    def __init__(self, signum: int, signame: str, experiment_dir: str) -> None:
+        self.signum, self.signame, self.experiment_dir = signum, signame, experiment_dir
+        self.exit_code = 128 + signum
+        super().__init__(f"interrupted by {signame}; finished trials are kept in {experiment_dir}; "
+                         f"continue with: autolearn sweep --resume {experiment_dir}")

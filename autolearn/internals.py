@@ -117,10 +117,17 @@ RAY_ENV = (
            "logger would list each trial twice", force=True),
     EnvVar("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0", "ray.tune.execution.experiment_state",
            "checkpointing every epoch is the point (resume, best model), not a mistake to warn about"),
+    EnvVar("TUNE_DISABLE_SIGINT_HANDLER", "1", "ray.tune.tune",
+           "Tune's own SIGINT handler ends fit() as if the sweep had finished; execution/signals.py "
+           "catches SIGINT with SIGTERM and SIGHUP and stops Tune through TUNE_STOP_SIGNAL", force=True),
     EnvVar("RAY_AIR_NEW_OUTPUT", "0", "ray.tune.experimental.output",
            "Ray's new output engine prints its configuration box and result paths even at verbose=0; "
            "the legacy engine at verbose=0 prints nothing", quiet_only=True),
 )
+
+# The signal Tune's fit() always handles as "save the experiment state and return" (tune.py,
+# `_setup_signal_catching`); execution/signals.py raises it to stop a sweep cleanly.
+TUNE_STOP_SIGNAL = "SIGUSR1"
 
 # Ray loggers lowered while Ray's own output is off: logger name -> level.
 RAY_QUIET_LOGGERS = {

@@ -7,6 +7,7 @@ it is built; the checks that need a component's knowledge are registered by `sea
 from __future__ import annotations
 
 from autolearn.config.defaults import seed_experiment, seed_spec
+from autolearn.config.limits import check_limits
 from autolearn.config.sections import (
                                        BUILTIN_METRICS,
                                        TRAIN_TUNABLE,
@@ -23,6 +24,9 @@ from autolearn.config.sections import (
 )
 from autolearn.config.space import ChoiceParam, FloatParam, GridParam, IntParam, Param, SearchSpace
 from autolearn.config.spec import Experiment, load_spec, read_spec
+from autolearn.config.validation import register_check
+
+register_check("limits", check_limits)
 
 __all__ = ["BUILTIN_METRICS", "TRAIN_TUNABLE", "ChoiceParam", "DatasetSpec", "Experiment", "FloatParam",
            "GridParam", "IntParam", "MetricSpec", "ModelSpec", "Param", "ResourcesSpec", "RunSpec",

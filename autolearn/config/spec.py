@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from autolearn.config.limits import load_yaml
 from autolearn.config.sections import (
     DatasetSpec,
     MetricSpec,
@@ -190,7 +191,7 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError("spec", f"no spec file at {str(path)!r}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text(), str(path))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -14,17 +14,26 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from autolearn.config.spec import Experiment, load_spec
-from autolearn.errors import ConfigError
+from autolearn.errors import ConfigError, SweepError
 from autolearn.internals import ray_settings, tuner_run_config
 from autolearn.results import SweepResult
+from autolearn.values import is_uri
 
 log = logging.getLogger(__name__)
 
 
-def find_experiment(path: str | Path) -> tuple[Path, Experiment]:
-    """The experiment folder and its saved spec, or a ConfigError naming what is missing."""
+def find_experiment(path: str | Path) -> tuple[str | Path, Experiment]:
+    """The experiment folder (a path, or a URI for remote storage) and its saved spec, or a
+    ConfigError naming what is missing. A `file://` URI is the local folder it names."""
+    text = str(path)
+    if text.startswith("file://"):
+        path = url2pathname(urlparse(text).path)
+    elif is_uri(text):
+        return _find_remote(text.rstrip("/"))
     from autolearn.execution.runner import SPEC_FILE
 
     directory = Path(path).expanduser().resolve()
@@ -36,6 +45,22 @@ def find_experiment(path: str | Path) -> tuple[Path, Experiment]:
     exp = load_spec(directory / SPEC_FILE)
     # The folder may have moved since: Ray restores from where it is now, and so do we.
     return directory, replace(exp, storage=str(directory.parent), name=directory.name)
+
+
+def _find_remote(uri: str) -> tuple[str, Experiment]:
+    """An experiment on URI storage (`s3://bucket/runs/NAME`): its spec read through pyarrow."""
+    from autolearn.config.limits import load_yaml
+    from autolearn.execution.runner import SPEC_FILE
+    from autolearn.results import storage
+
+    try:
+        text = storage.read_text(uri, SPEC_FILE)
+    except (OSError, ValueError) as err:
+        raise ConfigError("resume", f"{uri!r} holds no autolearn experiment (cannot read {SPEC_FILE}: "
+                          f"{type(err).__name__})") from None
+    exp = Experiment.from_dict(load_yaml(text, f"{uri}/{SPEC_FILE}"), source=f"{uri}/{SPEC_FILE}")
+    parent, _, name = uri.rpartition("/")
+    return uri, replace(exp, storage=parent, name=name)
 
 
 def check_same_spec(exp: Experiment, saved: Experiment) -> None:
@@ -58,25 +83,25 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
     from ray import tune
 
     from autolearn.execution import runner
-    from autolearn.execution.tuner import build_trainable
+    from autolearn.execution.tuner import build_trainable, tensorboard_dir
 
     directory, exp = find_experiment(path)
-    if not tune.Tuner.can_restore(str(directory)):
-        # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
-        log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
-        return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks,
-                                     ray_output=ray_output)
-    started = time.monotonic()
-    # The restored run config already holds the per-trial file loggers runner chose; ray_settings
-    # stops Ray adding its default ones (a TensorBoard copy in every trial folder) on top.
-    with ray_settings(ray_output):
+    with ray_settings(ray_output), runner.experiment_guard(exp):
+        if not tune.Tuner.can_restore(str(directory)):
+            # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
+            log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
+            return runner.run_experiment(exp, address=address, overwrite=True, callbacks=callbacks,
+                                         ray_output=ray_output)
+        started, earlier = time.monotonic(), earlier_wall_time(directory)
+        # The restored run config already holds the per-trial file loggers runner chose; ray_settings
+        # stops Ray adding its default ones (a TensorBoard copy in every trial folder) on top.
         job, started_ray = runner.start(exp, address, ray_output)
         try:
             runner.check_resources(exp)
-            tuner = tune.Tuner.restore(str(directory), build_trainable(exp, job),
-                                       resume_unfinished=True, resume_errored=False)
-            _configure(tuner, callbacks, ray_output)
-            return runner.collect(exp, tuner.fit(), job, time.monotonic() - started)
+            check_saved_state(directory)
+            tuner = restore_tuner(directory, build_trainable(exp, job))
+            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp))
+            return runner.fit_and_collect(exp, lambda: tuner, job, started, earlier)
         finally:
             if started_ray:
                 import ray
@@ -84,12 +109,76 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
                 ray.shutdown()
 
 
-def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool) -> None:
-    """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does."""
+def restore_tuner(directory: str | Path, trainable: Any) -> Any:
+    """`Tuner.restore`, with a clear message when Ray's saved state cannot be read back."""
+    import pickle
+
+    from ray import tune
+
+    damaged = (OSError, EOFError, ValueError, RuntimeError, KeyError, AttributeError, ImportError,
+               pickle.UnpicklingError)
+    try:
+        return tune.Tuner.restore(str(directory), trainable, resume_unfinished=True, resume_errored=False)
+    except damaged as err:
+        detail = " ".join(str(err).split())[:200]
+        raise SweepError(f"cannot resume {str(directory)!r}: Ray Tune's saved state there is damaged or "
+                         f"unreadable ({type(err).__name__}: {detail}); finished trials are "
+                         "still in their folders and results.csv; start a new sweep with another --name") from err
+
+
+def check_saved_state(directory: str | Path) -> None:
+    """Read Ray's saved state files before Ray does: given a damaged experiment state, Ray logs
+    the error and starts the whole sweep afresh in the same folder, running finished trials again.
+    The newest state file of each kind (experiment, searcher) must load; URIs are left to Ray."""
+    import json
+    import pickle
+
+    if is_uri(str(directory)):
+        return
+    newest: dict[str, Path] = {}
+    for file in sorted(Path(directory).glob("*-state-*.*")) + sorted(Path(directory).glob("experiment_state-*")):
+        newest[file.name.split("-state-")[0] if "-state-" in file.name else "experiment"] = file
+    for file in newest.values():
+        try:
+            if file.name.startswith("experiment_state"):  # JSON; the searchers' ".json" are pickles
+                json.loads(file.read_text())
+            else:
+                with open(file, "rb") as handle:
+                    pickle.load(handle)
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as err:
+            raise SweepError(f"cannot resume {str(directory)!r}: Ray Tune's saved state {file.name!r} is damaged "
+                             f"({type(err).__name__}); finished trials are still in their folders and "
+                             "results.csv; start a new sweep with another --name") from None
+
+
+def earlier_wall_time(directory: str | Path) -> float:
+    """The wall time of the sweep's earlier runs (summary.json of the run a signal stopped), so a
+    sweep resumed twice reports the time of all its runs, not the last one's."""
+    import json
+
+    try:
+        from autolearn.results import storage
+
+        return float(json.loads(storage.read_text(str(directory), "summary.json")).get("wall_time_s", 0.0) or 0.0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
+def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path) -> None:
+    """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does.
+
+    The TensorBoard callback saved there writes where the folder was when the sweep started:
+    pointed at `tensorboard` (the folder now, or its staging folder), a moved folder's runs follow it.
+    """
+    from autolearn.inspection.tensorboard import TensorBoardCallback
+
     run_config = tuner_run_config(tuner)
     if run_config is None:  # Ray client mode: the restored tuner lives elsewhere; no live progress
         if callbacks:
             log.warning("cannot attach live progress to a restored sweep over Ray client")
         return
+    for callback in run_config.callbacks or []:
+        if isinstance(callback, TensorBoardCallback):
+            callback.logdir = tensorboard
     run_config.callbacks = [*(run_config.callbacks or []), *callbacks]
     run_config.verbose = int(ray_output)

@@ -8,19 +8,20 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autolearn.config.spec import Experiment, load_spec
-from autolearn.errors import ConfigError, SweepError
+from autolearn.errors import ConfigError, SweepError, SweepInterrupted
 from autolearn.execution.tuner import experiment_dir, make_tuner, search_plan, tensorboard_dir
 from autolearn.internals import ray_settings, result_grid_trials
 from autolearn.results import SweepResult, pick_best, storage, trial_row
 from autolearn.values import is_uri
 
 if TYPE_CHECKING:
-    from ray.tune import Checkpoint, Result, ResultGrid
+    from ray.tune import Checkpoint, Result, ResultGrid, Tuner
 
     from autolearn.training.loop import TrainJob
 
@@ -125,13 +126,13 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
 
     exp, resolved = resolve_auto(exp)  # batch_size: auto and space.lr auto, before anything starts
     plan = search_plan(exp)
-    with ray_settings(ray_output):
+    with ray_settings(ray_output), experiment_guard(exp):
         job, started_ray = start(exp, address, ray_output)
         try:
             check_resources(exp)
             _save_spec(exp, out)
-            grid = make_tuner(exp, job, plan, callbacks, ray_output).fit()
-            return collect(exp, grid, job, time.monotonic() - started, resolved)
+            return fit_and_collect(exp, lambda: make_tuner(exp, job, plan, callbacks, ray_output), job, started,
+                                   extras=resolved)
         finally:
             if started_ray:
                 import ray
@@ -162,20 +163,52 @@ def _save_spec(exp: Experiment, directory: str | Path) -> None:
     storage.write_text(str(directory), SPEC_FILE, yaml.safe_dump(exp.to_dict(), sort_keys=False))
 
 
-def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: float,
-            extras: dict[str, Any] | None = None) -> SweepResult:
-    """Turn Ray's ResultGrid into a `SweepResult`, score the best model on the test split, save.
+def experiment_guard(exp: Experiment) -> AbstractContextManager[None]:
+    """The experiment folder's lock (local storage; a URI sweep is not locked: `lock.py`)."""
+    from autolearn.execution.lock import experiment_lock
 
-    `extras` go to summary.json as they are (the values `auto` resolved to)."""
+    folder = experiment_dir(exp)
+    return nullcontext() if is_uri(folder) else experiment_lock(folder)
+
+
+def fit_and_collect(exp: Experiment, tuner: Callable[[], Tuner], job: TrainJob | None, started: float,
+                    earlier_wall_time: float = 0.0, extras: dict[str, Any] | None = None) -> SweepResult:
+    """Fit, collect and save; after a stop signal, save what finished and raise `SweepInterrupted`.
+
+    The signal handlers go in after Ray started: `ray.init` installs its own SIGTERM handler in
+    the driver (it aborts the process), which ours must replace for the sweep to stop cleanly.
+    """
+    from autolearn.execution.signals import interrupt_guard
+
+    with interrupt_guard() as stop:
+        grid = tuner().fit()
+        sweep = collect(exp, grid, job, earlier_wall_time + time.monotonic() - started, stop.signame, extras)
+    if stop:
+        raise SweepInterrupted(stop.signum or 0, stop.signame, sweep.experiment_dir)
+    return sweep
+
+
+def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: float,
+            interrupted_by: str = "", extras: dict[str, Any] | None = None) -> SweepResult:
+    """Turn Ray's ResultGrid into a `SweepResult`, save it, then score the best model on the test
+    split and save again: a failing evaluation (a missing or corrupt checkpoint, a storage error,
+    out of memory) is recorded in `summary.json` and costs no result. An interrupted sweep
+    (`interrupted_by` a signal's name) marks its unfinished trials and scores nothing. `extras` go
+    to summary.json as they are (the values `auto` resolved to, the cross-validation summary)."""
     from autolearn.execution.fusion import close
 
     close(exp)  # the fused workers, if any: every trial has ended
     keys = list(exp.space)
     rows, by_id = [], {}
     failures = _num_failures(grid)
+    ended = {t.trial_id for t in result_grid_trials(grid) if t.status in ("TERMINATED", "ERROR")}
     for result in (grid[i] for i in range(len(grid))):  # ResultGrid iterates, but declares no __iter__
         row = trial_row(result, exp.metric.name, exp.metric.mode, keys, exp.max_epochs, exp.run.trial_timeout)
         row.retries = failures.get(row.trial_id, 0)
+        # Ray ends the running trials of an interrupted sweep as if they were done (TERMINATED):
+        # short of their epoch budget they look "stopped"; they are interrupted, and resume goes on.
+        if interrupted_by and (row.trial_id not in ended or row.status == "stopped"):
+            row.status = "interrupted"
         rows.append(row)
         by_id[row.trial_id] = result
     rows.sort(key=lambda r: r.trial_id)
@@ -184,26 +217,40 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
     best = pick_best(rows, exp.metric.mode)
     sweep = SweepResult(name=exp.name, experiment_dir=experiment_dir(exp), metric=exp.metric.name,
                         mode=exp.metric.mode, space_keys=keys, trials=rows, wall_time_s=wall_time,
-                        best_trial_id=best.trial_id if best else None, strategy=exp.search.strategy)
+                        best_trial_id=best.trial_id if best else None, strategy=exp.search.strategy,
+                        complete=not interrupted_by, interrupted_by=interrupted_by)
     sweep.extras.update(extras or {})
-    if best is not None:
-        checkpoint = _best_checkpoint(by_id[best.trial_id], exp)
+    if is_uri(sweep.experiment_dir):
+        storage.publish(str(tensorboard_dir(exp)), sweep.experiment_dir, "tensorboard")
+    sweep.save()  # first: whatever the test split does next, the results are kept
+    if best is None:
+        log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)
+    elif not interrupted_by:
+        _score_best(sweep, by_id[best.trial_id], exp, job)
+        sweep.save()
+    return sweep
+
+
+def _score_best(sweep: SweepResult, result: Result, exp: Experiment, job: TrainJob | None) -> None:
+    """The best checkpoint's path and test scores; any failure is recorded, never raised: the
+    sweep's results are worth more than the one number this adds."""
+    try:
+        checkpoint = _best_checkpoint(result, exp)
         if checkpoint is not None:
             sweep.best_checkpoint_path = checkpoint.path
             if job is not None and job.resampling is not None:  # cv/repeats: retrain on the training part
                 from autolearn.training.cv import resampling_summary, retrain_and_test
 
-                epochs = best.best_epoch or best.epochs  # the epochs the best config needed
-                sweep.test_scores = retrain_and_test(job, by_id[best.trial_id].config or {}, epochs)
+                row = sweep.best
+                epochs = (row.best_epoch or row.epochs) if row else job.train.epochs  # what the best needed
+                sweep.test_scores = retrain_and_test(job, result.config or {}, epochs)
                 sweep.extras["cv"] = resampling_summary(exp.task, job.resampling, epochs)
             elif job is not None:
-                sweep.test_scores = _test_scores(job, by_id[best.trial_id].config, checkpoint)
-    else:
-        log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)
-    if is_uri(sweep.experiment_dir):
-        storage.publish(str(tensorboard_dir(exp)), sweep.experiment_dir, "tensorboard")
-    sweep.save()
-    return sweep
+                sweep.test_scores = _test_scores(job, result.config, checkpoint)
+    except Exception as err:  # whatever it was, it is written down, not lost
+        sweep.test_error = f"{type(err).__name__}: {err}".splitlines()[0]
+        log.error("scoring the best trial on the test split failed (%s); the results are saved, "
+                  "summary.json records the failure", sweep.test_error)
 
 
 def _num_failures(grid: ResultGrid) -> dict[str, int]:

@@ -22,6 +22,8 @@ class TrialStopper:
         self.timeout = timeout
 
     def __call__(self, trial_id: str, result: Mapping[str, Any]) -> bool:
+        if result.get("timed_out"):  # the trial's watchdog (training/watchdog.py) says it hung
+            return True
         if self.max_epochs and int(result.get("training_iteration", 0) or 0) >= self.max_epochs:
             return True
         return self.timeout is not None and self.timeout > 0 and \

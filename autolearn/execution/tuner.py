@@ -6,6 +6,8 @@ reader finds every Tune setting in one file. Nothing here starts Ray or runs a t
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,7 +39,9 @@ def tensorboard_dir(exp: Experiment) -> Path:
     """The experiment's `tensorboard/`, or a local staging folder uploaded there after a URI sweep."""
     if not is_uri(exp.storage):
         return Path(experiment_dir(exp)) / "tensorboard"
-    return Path(tempfile.gettempdir()) / "autolearn-staging" / exp.name / "tensorboard"
+    # One folder per sweep and process: two URI sweeps of one name (or two buckets) never share it.
+    tag = hashlib.sha1(experiment_dir(exp).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / "autolearn-staging" / f"{exp.name}-{tag}-{os.getpid()}" / "tensorboard"
 
 
 def search_plan(exp: Experiment) -> SearchPlan:
@@ -66,7 +70,8 @@ def build_trainable(exp: Experiment, job: TrainJob | None) -> Any:
     if trainable is None:
         from autolearn.training.trainable import train_trial
 
-        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, fault=exp.run.inject_fault)
+        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, fault=exp.run.inject_fault,
+                                                         timeout=exp.run.trial_timeout)
     else:
         from autolearn.config.plugins import import_object
 
@@ -90,7 +95,10 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
         callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
                                        exp.metric.mode, exp.max_epochs, exp.run.trial_timeout), *file_loggers(),
                    FailureReporter(exp.run.max_failures), *callbacks],
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=exp.metric.name,
+        # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
+        # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
+        # (ray-project/ray#27790); the second is the one that snapshot may still name.
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=exp.metric.name,
                                                 checkpoint_score_order=exp.metric.mode),
         failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
         stop=TrialStopper(exp.max_epochs, exp.run.trial_timeout),
@@ -98,7 +106,9 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     tune_config = tune.TuneConfig(
         metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
         scheduler=make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs),
-        num_samples=plan.num_samples, reuse_actors=True,
+        # Reusing a worker needs its training thread back within seconds; a hung trial's never
+        # comes back (training/watchdog.py), so with a time limit each trial gets a fresh worker.
+        num_samples=plan.num_samples, reuse_actors=exp.run.trial_timeout is None,
     )
     param_space = {**dict(exp.task.params), **plan.param_space}
     return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,

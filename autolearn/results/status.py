@@ -12,19 +12,22 @@ from collections.abc import Mapping
 from typing import Any
 
 RUNNING = "running"  # not ended yet: live progress and the report of a sweep still going
-STATUSES = ("finished", "stopped", "diverged", "timeout", "error")
+STATUSES = ("finished", "stopped", "diverged", "timeout", "error", "interrupted")
 
 # Status → the words people read (progress line, report, plot legends).
 LABELS = {RUNNING: "running", "finished": "finished", "stopped": "stopped early", "diverged": "diverged",
-          "timeout": "timed out", "error": "errored"}
+          "timeout": "timed out", "error": "errored",
+          "interrupted": "interrupted"}
 
 # Status → TensorBoard's own session status (its HParams dashboard knows only success and failure;
 # an early stop ended cleanly, so it is a success; the `status` hparam tells the two apart).
 SESSION_STATUS = {"finished": "STATUS_SUCCESS", "stopped": "STATUS_SUCCESS", "diverged": "STATUS_FAILURE",
-                  "timeout": "STATUS_FAILURE", "error": "STATUS_FAILURE"}
+                  "timeout": "STATUS_FAILURE", "error": "STATUS_FAILURE",
+                  "interrupted": "STATUS_FAILURE"}
 
-# Statuses whose scores are not used to pick the best trial or to draw score plots.
-UNSCORED = frozenset({"diverged", "error"})
+# Statuses whose scores are not used to pick the best trial or to draw score plots. A timed-out
+# trial's score is one it never finished earning, and an interrupted one goes on at `--resume`.
+UNSCORED = frozenset({"diverged", "error", "timeout", "interrupted"})
 
 
 def label(status: str) -> str:
@@ -33,7 +36,7 @@ def label(status: str) -> str:
 
 
 def is_scored(status: str) -> bool:
-    """Whether a trial that ended this way has a score worth comparing (not diverged, not errored)."""
+    """Whether a trial that ended this way has a score worth comparing (see `UNSCORED`)."""
     return status not in UNSCORED
 
 

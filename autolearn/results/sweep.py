@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autolearn.results import storage
 from autolearn.results.status import STATUSES, classify, is_scored
 from autolearn.values import best_index, is_finite_number, plain
 
@@ -64,6 +63,9 @@ class SweepResult:
     best_checkpoint_path: str | None = None
     strategy: str = ""
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. cv and auto-resolved values, into summary.json
+    complete: bool = True            # False: interrupted (a signal); `--resume` finishes it
+    interrupted_by: str = ""         # the signal's name, e.g. "SIGTERM"
+    test_error: str = ""             # why the test-split evaluation failed (results are kept anyway)
 
     @property
     def best(self) -> TrialRow | None:
@@ -111,13 +113,18 @@ class SweepResult:
             "status_counts": self.status_counts(),
             "tensorboard": f"tensorboard --logdir {self.experiment_dir}",
             **self.extras,
+            "complete": self.complete,
+            **({"interrupted_by": self.interrupted_by} if self.interrupted_by else {}),
+            **({"test_error": self.test_error} if self.test_error else {}),
         }
 
     def save(self, directory: str | Path | None = None) -> None:
-        """Write `results.csv` and `summary.json` to a folder, or a URI (`s3://...`) via pyarrow."""
-        target = str(directory or self.experiment_dir)
-        storage.write_text(target, "results.csv", self.to_csv())
-        storage.write_text(target, "summary.json", json.dumps(self.summary(), indent=2, default=str) + "\n")
+        """Write `results.csv` and `summary.json` as one unit (`commit.py`) to a folder or a URI."""
+        from autolearn.results.commit import write_together
+
+        write_together(str(directory or self.experiment_dir), {
+            "results.csv": self.to_csv(),
+            "summary.json": json.dumps(self.summary(), indent=2, default=str) + "\n"})
 
 
 def pick_best(trials: Sequence[TrialRow], mode: str) -> TrialRow | None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from autolearn.config.plugins import check_kwargs, resolve
 from autolearn.errors import ConfigError, DataError
+from autolearn.training.data_checks import check_features, check_labels
 
 
 def synthetic_classification(n_samples: int = 1000, n_features: int = 20, n_informative: int = 2,
@@ -67,7 +68,10 @@ def csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, np.nd
         raise DataError("task.dataset", f"{str(file)!r} has no feature columns besides {target!r}")
     if features.isna().any().any():
         raise DataError("task.dataset", f"{str(file)!r} has missing values; fill or drop them first")
-    return features.to_numpy(np.float32), frame[target].to_numpy()
+    x = features.to_numpy(np.float32)
+    check_features(x, repr(str(file)))
+    check_labels(frame[target], f"{str(file)!r} column {target!r}", "task.dataset.target")
+    return x, frame[target].to_numpy()
 
 
 DATASETS: dict[str, Callable[..., tuple[Any, Any]]] = {
@@ -131,6 +135,8 @@ def load_dataset(name: Any, params: dict[str, Any], test: float = 0.2, validatio
     if x.ndim < 2 or len(x) != len(y) or len(x) == 0:
         raise DataError("task.dataset", f"expected X of shape (n, features...) and y of shape (n,), "
                         f"got X{x.shape} and y{y.shape}")
+    check_features(x, "the dataset")
+    check_labels(y, "the dataset's target")
     classes, y_idx = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise DataError("task.dataset", f"the target has {len(classes)} class; classification needs at least 2")

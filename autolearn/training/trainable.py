@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +63,24 @@ def load_checkpoint_state(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return torch.load(Path(directory) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
 
 
-def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, Any] | None = None) -> None:
+def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, Any] | None = None,
+                timeout: float | None = None) -> None:
     """Ray Tune function trainable: one config of the built-in training loop.
 
     `fault` is the test-only `run.inject_fault` (see autolearn/testing/faults.py); None in real sweeps.
+    `timeout` is `run.trial_timeout`: a `Watchdog` ends the trial if an epoch hangs past it.
     """
+    from ray import tune
+
+    from autolearn.training.watchdog import Watchdog
+
+    with Watchdog(timeout, tune.report) as watchdog:
+        _train(config, job, fault, watchdog.report)
+
+
+def _train(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, Any] | None,
+           report: Callable[..., None]) -> None:
+    """The loop itself; every report goes through `report` (the watchdog's, so a late one is dropped)."""
     from ray import tune
 
     from autolearn.testing.faults import maybe_inject
@@ -95,7 +108,7 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, An
         if isinstance(fitter, CrossValidatedFitter):
             metrics.update(fitter.spread)  # val_accuracy is the mean over folds; this is its spread
         if diverged:
-            tune.report(metrics)
+            report(metrics)
             return
         from autolearn.training.optim import step_schedule
 
@@ -103,6 +116,6 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, An
         if cadence.due(epoch):
             with tempfile.TemporaryDirectory() as directory:
                 torch.save(fitter.state(epoch), Path(directory) / CHECKPOINT_FILE)
-                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+                report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
         else:
-            tune.report(metrics)
+            report(metrics)

@@ -32,7 +32,7 @@ def test_sweep_to_a_uri_writes_every_file_there(seed_dict, tmp_path, monkeypatch
     assert len([p for p in (folder / "tensorboard").iterdir() if p.is_dir()]) == 2
     assert list(folder.glob("train_trial_*/checkpoint_*/checkpoint.pt"))
     assert not (tmp_path / "file:").exists()
-    assert not (Path(tempfile.gettempdir()) / "autolearn-staging" / "uri-sweep").exists()  # staging cleaned
+    assert not list((Path(tempfile.gettempdir()) / "autolearn-staging").glob("uri-sweep-*"))  # staging cleaned
     with pytest.raises(ConfigError, match="already exists"):
         run_experiment(exp)
 

@@ -98,7 +98,36 @@ CASES = [
     ("storage-under-a-file", lambda t: ("storage", str(t / "afile" / "runs")), [], "storage"),
     ("storage-read-only", ("storage", "/sys/autolearn-runs"), [], "storage"),
     ("test-hook-bad-kind", ("run.inject_fault", {"kind": "explode"}), [], "run.inject_fault.kind"),
+    # Second pass (config/limits.py, training/data_checks.py): tracebacks, exhausted drivers, silent garbage.
+    ("name-too-long", ("name", "n" * 300), [], "name: is 300 characters long"),
+    ("seed-too-big", ("search.seed", 2**64), [], "search.seed"),
+    ("seed-too-big-option", None, ["--seed", str(2**40)], "search.seed"),
+    ("split-seed-too-big", ("task.split", {"random_state": 2**33}), [], "task.split.random_state"),
+    ("yaml-alias-bomb", lambda t: _alias_bomb(), [], "aliases"),
+    ("yaml-duplicate-key", lambda t: _duplicate_key(t), [], "duplicate key 'train'"),
+    ("csv-blank-labels", lambda t: _csv(t, "a,b,label\n1,2,0\n3,4,\n5,6,1\n7,8,0\n"), [],
+     "task.dataset.target"),
+    ("csv-continuous-labels", lambda t: _csv(t, "a,b,label\n1,2,0.5\n3,4,1.25\n5,6,2.75\n7,8,0.1\n"), [],
+     "continuous labels"),
+    ("csv-infinite-feature", lambda t: _csv(t, "a,b,label\n1,inf,0\n3,4,1\n5,6,1\n7,8,0\n"), [],
+     "infinite feature values"),
+    ("storage-unsupported-scheme", ("storage", "ftp://example.org/runs"), [], "storage: the URI scheme"),
+    ("storage-secret-in-query", ("storage", "abfs://c@acct.dfs.core.windows.net/runs?sv=1&sig=S3CR3T"), [],
+     "storage: the URI's query string holds 'sig'"),
+    ("tpe-huge-int-range", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.strategy", "tpe"),
+     "space.hidden_units", {"type": "int", "low": 1, "high": 2**32})), [], "space.hidden_units"),
 ]
+
+
+def _alias_bomb() -> str:
+    """Nine levels of nine aliases: 9**6 values once expanded, from a dozen lines."""
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 6)]
+    return "\n".join(lines) + "\nname: bad\n"
+
+
+def _duplicate_key(tmp: Path) -> str:
+    return yaml.safe_dump(_base(tmp / "runs")) + "train: {epochs: 3}\n"  # YAML kept the last one silently
 
 
 def _prepare(tmp: Path, spoil, args: list[str]) -> list[str]:
@@ -157,6 +186,7 @@ def test_bad_input_is_refused_in_one_line(tmp_path, capsys, no_ray, case, spoil,
     code = cli.main(argv)
     out, err = capsys.readouterr()
     _check_refused(code, out, err, field, tmp_path, before)
+    assert "S3CR3T" not in err  # a refused secret is never echoed back
 
 
 @pytest.mark.parametrize("make", [lambda t: t / "nothing-here", lambda t: t])
