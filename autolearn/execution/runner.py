@@ -132,7 +132,7 @@ def build_trainable(exp: Experiment, job: Any) -> Any:
     if exp.uses_builtin_trainable:
         from autolearn.training.trainable import train_trial
 
-        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, fault=exp.run.inject_fault)
+        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job)
     else:
         from autolearn.config.plugins import import_object
 

@@ -61,14 +61,9 @@ def load_checkpoint_state(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return torch.load(Path(directory) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
 
 
-def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, Any] | None = None) -> None:
-    """Ray Tune function trainable: one config of the built-in training loop.
-
-    `fault` is the test-only `run.inject_fault` (see autolearn/testing/faults.py); None in real sweeps.
-    """
+def train_trial(config: Mapping[str, Any], job: TrainJob) -> None:
+    """Ray Tune function trainable: one config of the built-in training loop."""
     from ray import tune
-
-    from autolearn.testing.faults import maybe_inject
 
     _quiet()
     _threads()
@@ -83,7 +78,6 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, An
     epochs = fitter.settings.epochs
     every = job.train.checkpoint_every
     for epoch in range(start + 1, epochs + 1):
-        maybe_inject(fault, epoch)
         lr = fitter.lr
         train_loss = fitter.train_epoch()
         val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)

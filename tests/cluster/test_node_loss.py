@@ -32,14 +32,15 @@ def _spec(storage: Path) -> dict:
     return {
         "name": "node-loss", "storage": str(storage),
         "task": {"dataset": {"name": "synthetic_classification", "n_samples": 200, "n_features": 6}},
-        "model": {"name": "mlp", "hidden_units": 8, "depth": 1},
+        # A test-only model with slow epochs: long enough to kill a node under running trials.
+        "model": {"name": "autolearn.testing.faults:faulty_mlp", "fault": "slow", "seconds": 1.0,
+                  "hidden_units": 8, "depth": 1},
         "train": {"epochs": EPOCHS, "batch_size": 64, "checkpoint_every": 1},
         "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}},
         "search": {"strategy": "random", "num_samples": TRIALS, "seed": 11},
         # Half a GPU each: the head has none, so every trial runs on a worker node.
         "resources": {"cpus_per_trial": 0.5, "gpus_per_trial": 0.5},
-        # `slow` is the test-only hook: epochs long enough to kill a node under running trials.
-        "run": {"max_failures": 3, "inject_fault": {"kind": "slow", "seconds": 1.0}},
+        "run": {"max_failures": 3},
     }
 
 

@@ -36,7 +36,8 @@ def test_custom_model_example_runs(storage):
 @pytest.mark.usefixtures("ray_session")
 def test_user_trainable_example_runs(storage, monkeypatch):
     monkeypatch.syspath_prepend(str(EXAMPLES.parent))
-    exp = load_spec(EXAMPLES / "user_trainable.yaml").with_overrides(storage=storage, search={"num_samples": 3, "seed": 0})
+    exp = load_spec(EXAMPLES / "user_trainable.yaml").with_overrides(storage=storage,
+                                                                     search={"num_samples": 3, "seed": 0})
     result = run_experiment(exp)
     assert len(result.trials) == 3 and result.best_score is not None
     assert result.best_score == min(t.best_score for t in result.trials)

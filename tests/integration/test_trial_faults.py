@@ -1,7 +1,7 @@
 """Real trial faults on a real local Ray: a trial that raises or whose process dies is retried from
 its checkpoint and finishes; one that fails for good is reported once with its own traceback; one
-that runs past `run.trial_timeout` is recorded as `timeout`. Faults come from the test-only
-`run.inject_fault` hook (autolearn/testing/faults.py)."""
+that runs past `run.trial_timeout` is recorded as `timeout`. Faults come from the test-only model
+`autolearn.testing.faults:faulty_mlp`, named by import path like any user model."""
 from __future__ import annotations
 
 import json
@@ -15,11 +15,16 @@ from autolearn.cli import print_errors
 pytestmark = pytest.mark.usefixtures("ray_session")
 
 
-def _tiny(storage: str, name: str, run: dict, trials: int = 1, epochs: int = 3) -> Experiment:
+FAULTY = "autolearn.testing.faults:faulty_mlp"
+
+
+def _tiny(storage: str, name: str, run: dict, trials: int = 1, epochs: int = 3,
+          fault: dict | None = None) -> Experiment:
+    model = {"name": FAULTY, **fault} if fault else {"name": "mlp"}
     return Experiment.from_dict({
         "name": name, "storage": storage,
         "task": {"dataset": {"name": "synthetic_classification", "n_samples": 200, "n_features": 6}},
-        "model": {"name": "mlp", "hidden_units": 8, "depth": 1},
+        "model": {**model, "hidden_units": 8, "depth": 1},
         "train": {"epochs": epochs, "batch_size": 64},
         "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}},
         "search": {"strategy": "random", "num_samples": trials, "seed": 3},
@@ -34,7 +39,7 @@ def _reported_epochs(trial_path: str) -> list[int]:
 
 @pytest.mark.parametrize("kind", ["raise", "exit"])
 def test_failed_trial_is_retried_from_its_checkpoint_and_finishes(storage, kind):
-    exp = _tiny(storage, f"retry-{kind}", {"max_failures": 2, "inject_fault": {"kind": kind, "epoch": 2}})
+    exp = _tiny(storage, f"retry-{kind}", {"max_failures": 2}, fault={"fault": kind, "at_epoch": 2})
     result = run_experiment(exp)
     (trial,) = result.trials
     assert (trial.status, trial.epochs, trial.retries) == ("finished", 3, 1)
@@ -47,7 +52,7 @@ def test_failed_trial_is_retried_from_its_checkpoint_and_finishes(storage, kind)
 
 
 def test_trial_that_keeps_failing_ends_as_error_with_its_traceback_shown_once(storage, capsys):
-    exp = _tiny(storage, "fails", {"max_failures": 0, "inject_fault": {"kind": "raise", "epoch": 2}})
+    exp = _tiny(storage, "fails", {"max_failures": 0}, fault={"fault": "raise", "at_epoch": 2})
     result = run_experiment(exp)
     (trial,) = result.trials
     assert (trial.status, trial.retries) == ("error", 0)
@@ -57,7 +62,7 @@ def test_trial_that_keeps_failing_ends_as_error_with_its_traceback_shown_once(st
     shown = capsys.readouterr().err
     assert shown.count("Traceback (most recent call last)") == 1
     assert "autolearn/testing/faults.py" in shown and "site-packages/ray" not in shown
-    assert shown.strip().endswith("injected failure at epoch 2 (test-only hook)")
+    assert shown.strip().endswith("injected failure at epoch 2 (autolearn.testing.faults)")
 
 
 def test_trial_past_its_time_limit_is_recorded_as_timeout(storage):

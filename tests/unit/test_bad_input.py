@@ -97,7 +97,7 @@ CASES = [
     ("user-model-missing-attr", ("model.name", "autolearn.training.models:nosuch"), [], "model.name"),
     ("storage-under-a-file", lambda t: ("storage", str(t / "afile" / "runs")), [], "storage"),
     ("storage-read-only", ("storage", "/sys/autolearn-runs"), [], "storage"),
-    ("test-hook-bad-kind", ("run.inject_fault", {"kind": "explode"}), [], "run.inject_fault.kind"),
+    ("fault-hook-is-not-a-run-field", ("run.inject_fault", {"kind": "raise"}), [], "run.inject_fault: unknown key"),
 ]
 
 
