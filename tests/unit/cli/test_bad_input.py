@@ -2,14 +2,12 @@
 no Ray started and no file left behind.
 
 The CLI runs in-process (`autolearn.cli.main`) for speed; `runner.ensure_ray` is replaced by a
-tripwire that fails the test if a bad input ever gets as far as starting Ray. Two cases also run
-as real subprocesses of `scripts/sweep.py`.
+tripwire that fails the test if a bad input ever gets as far as starting Ray. The real script
+(`scripts/sweep.py` in a subprocess) is refused the same way in tests/integration/test_cli.py.
 """
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,6 @@ import yaml
 
 from autolearn import cli
 from autolearn.execution import runner
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _base(storage: Path) -> dict:
@@ -177,16 +173,6 @@ def test_resume_with_a_spec_that_differs_from_the_saved_one(tmp_path, capsys, no
     out, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("error: train: differs"), err
     assert sorted(p.name for p in folder.iterdir()) == ["spec.yaml"]
-
-
-@pytest.mark.parametrize("case", ["unknown-strategy", "csv-no-target"])
-def test_bad_input_through_the_real_script(tmp_path, case):
-    _, spoil, args, field = next(c for c in CASES if c[0] == case)
-    argv = _prepare(tmp_path, spoil, args)
-    before = {p.name for p in tmp_path.iterdir()}
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "sweep.py"), *argv[1:]], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    _check_refused(done.returncode, done.stdout, done.stderr, field, tmp_path, before)
 
 
 def test_resume_with_the_same_spec_and_options_is_accepted(tmp_path):
