@@ -1,7 +1,8 @@
 """Shared fixtures: one real local Ray instance for the whole session, sized for a 2-core machine.
 
 Everything under tests/integration and tests/cluster is marked `integration` here (a hook, so no
-file can forget it); unit tests run first, so a unit failure shows in seconds.
+file can forget it). Unit tests run first, so a unit failure shows in seconds; tests/cluster runs
+last, so its shared cluster (tests/cluster/conftest.py) lives only while its tests run.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
-_INTEGRATION = ("integration", "cluster")  # folders under tests/ whose tests start Ray or processes
+_ORDER = {"integration": 1, "cluster": 2}  # folders under tests/ whose tests start Ray or processes
 
 
 def _folder(item: pytest.Item) -> str:
@@ -30,9 +31,9 @@ def _folder(item: pytest.Item) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if _folder(item) in _INTEGRATION:
+        if _folder(item) in _ORDER:
             item.add_marker(pytest.mark.integration)
-    items.sort(key=lambda item: _folder(item) in _INTEGRATION)  # stable: unit first, order kept within
+    items.sort(key=lambda item: _ORDER.get(_folder(item), 0))  # stable: the order within a folder is kept
 
 
 @pytest.fixture(scope="session")
