@@ -75,18 +75,18 @@ def test_grid_runs_exactly_the_product_of_its_values(seed_dict, storage):
 
 
 def test_asha_stops_some_trials_early(seed_dict, storage):
-    # Two good learning rates first (grid order), then four that learn nothing: whatever the timing,
-    # a good trial has reported epoch 1 before any bad one reaches it (two trials run at a time), so
-    # ASHA's first rung always has a good score to compare against, and the bad trials fall below it.
-    good, bad = [0.05, 0.02], [1e-6, 2e-6, 3e-6, 4e-6]
-    exp = _small(seed_dict, storage, train={"epochs": 4}, space={"lr": {"type": "grid", "values": good + bad}},
-                 search={"strategy": "grid"}, scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2})
+    # One trial at a time, in grid order: a learning rate that learns first, then three that learn
+    # nothing. ASHA compares each trial at epoch 1 with the scores already recorded there, so the
+    # second trial meets the good one's score alone and is stopped, whatever the machine's timing.
+    good, bad = 0.05, [1e-6, 2e-6, 3e-6]
+    exp = _small(seed_dict, storage, train={"epochs": 4}, space={"lr": {"type": "grid", "values": [good, *bad]}},
+                 search={"strategy": "grid", "max_concurrent": 1},
+                 scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2})
     result = run_experiment(exp)
-    counts = result.status_counts()
-    stopped = [t for t in result.trials if t.status == "stopped"]
-    assert stopped and counts["finished"] >= 1, counts
-    assert all(t.epochs < 4 and t.config["lr"] in bad for t in stopped), [(t.config, t.epochs) for t in stopped]
-    assert {t.config["lr"] for t in result.trials if t.status == "finished"} & set(good)
+    by_lr = {t.config["lr"]: t for t in result.trials}
+    assert (by_lr[good].status, by_lr[good].epochs) == ("finished", 4)
+    assert (by_lr[bad[0]].status, by_lr[bad[0]].epochs) == ("stopped", 1)
+    assert all(t.epochs < 4 and t.config["lr"] in bad for t in result.trials if t.status == "stopped")
 
 
 def test_a_diverging_trial_is_recorded_and_the_sweep_goes_on(seed_dict, storage):
