@@ -421,7 +421,6 @@ class RunSpec:
 
     max_failures: int = 2
     trial_timeout: float | None = None  # seconds
-    inject_fault: Mapping[str, Any] | None = None  # TEST-ONLY: see autolearn/testing/faults.py
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "run") -> RunSpec:
@@ -433,10 +432,6 @@ class RunSpec:
             out["max_failures"] = _int(data["max_failures"], f"{path}.max_failures", 0)
         if data.get("trial_timeout") is not None:
             out["trial_timeout"] = _float(data["trial_timeout"], f"{path}.trial_timeout", 0.0, low_open=True)
-        if data.get("inject_fault") is not None:
-            from autolearn.testing.faults import check_fault  # layering: moves out (test hook)
-
-            out["inject_fault"] = check_fault(data["inject_fault"], f"{path}.inject_fault")
         return cls(**out)
 
 

@@ -170,8 +170,6 @@ class Experiment:
                             "gpus_per_trial": self.resources.gpus_per_trial}
         out["storage"] = self.storage
         out["run"] = {"max_failures": self.run.max_failures, "trial_timeout": self.run.trial_timeout}
-        if self.run.inject_fault:
-            out["run"]["inject_fault"] = dict(self.run.inject_fault)
         return out
 
 

@@ -70,8 +70,7 @@ def build_trainable(exp: Experiment, job: TrainJob | None) -> Any:
     if trainable is None:
         from autolearn.training.trainable import train_trial
 
-        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, fault=exp.run.inject_fault,
-                                                         timeout=exp.run.trial_timeout)
+        fn: Callable[..., Any] = tune.with_parameters(train_trial, job=job, timeout=exp.run.trial_timeout)
     else:
         from autolearn.config.plugins import import_object
 

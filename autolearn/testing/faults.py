@@ -1,66 +1,89 @@
-"""A test-only fault injector: real faults for the retry, resume and timeout paths.
+"""A test-only model that fails for real: the retry, resume and timeout paths proven under real faults.
 
-`run.inject_fault` exists **for tests only**: it makes the built-in trainable raise, kill its
-own process, or run slowly, so the retry, resume and timeout paths can be proven under real
-faults. It fires at most once per trial (a marker file in the trial folder remembers it), so a
-retried trial goes on from its checkpoint and finishes. Never set it in a real sweep.
+Tests name it by import path, like any user model, so nothing in the spec or the production
+trainable knows about faults:
+
+    model: {name: autolearn.testing.faults:faulty_mlp, fault: exit, at_epoch: 2, hidden_units: 8}
+
+It is the built-in `mlp` inside a module whose `train()` (called by the training loop at the start
+of every epoch) raises, kills its own worker process with `os._exit` (as an out-of-memory kill
+would), or sleeps (a slow epoch, for timeouts and for catching a sweep mid-run). `raise` and `exit`
+fire once per trial: a marker file in the trial folder remembers it, so the retry goes on from its
+checkpoint and finishes. Outside a trial (the driver building the model to check the spec, or to
+score the best one) it never fires: the driver only evaluates, and evaluation never calls `train()`.
 """
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from torch import nn
 
 from autolearn.errors import ConfigError, allowed
+from autolearn.training.models import mlp
 
-FAULT_KINDS = ("raise", "exit", "slow")
-_MARKER = ".autolearn_fault_injected"
-
-
-
-
-def check_fault(data: Any, path: str = "run.inject_fault") -> dict[str, Any] | None:
-    """Validate the test-only fault spec: `{kind: raise|exit|slow, epoch: N, seconds: S}`."""
-    if data is None:
-        return None
-    if not isinstance(data, Mapping):
-        raise ConfigError(path, f"expected a mapping like {{kind: raise, epoch: 2}}, got {data!r}")
-    unknown = set(data) - {"kind", "epoch", "seconds"}
-    if unknown:
-        raise ConfigError(f"{path}.{sorted(unknown)[0]}", "unknown key; allowed: 'epoch', 'kind', 'seconds'")
-    kind = data.get("kind", "raise")
-    if kind not in FAULT_KINDS:
-        raise ConfigError(f"{path}.kind", f"unknown fault {kind!r}; allowed: {allowed(FAULT_KINDS)}")
-    epoch, seconds = data.get("epoch", 1), data.get("seconds", 1.0)
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
-        raise ConfigError(f"{path}.epoch", f"must be a whole number >= 1, got {epoch!r}")
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
-        raise ConfigError(f"{path}.seconds", f"must be a number of seconds > 0, got {seconds!r}")
-    return {"kind": kind, "epoch": epoch, "seconds": float(seconds)}
+FAULTS = ("raise", "exit", "slow")
+MARKER = ".autolearn_fault_injected"
 
 
 class InjectedFault(RuntimeError):
-    """Raised by `run.inject_fault: {kind: raise}`; a test sees it in the trial's traceback."""
+    """Raised by `fault: raise`; a test finds it in the trial's traceback."""
 
 
-def maybe_inject(fault: Mapping[str, Any] | None, epoch: int) -> None:
-    """Called by the trainable at the start of each epoch; does nothing unless a test asked."""
-    if not fault or epoch < fault["epoch"]:
-        return
-    if fault["kind"] == "slow":
-        time.sleep(fault["seconds"])
-        return
-    if epoch != fault["epoch"]:
-        return
-    from ray import tune
+class _FaultyModule(nn.Module):
+    """Wraps a network; its `train()` is the fault's trigger, once per epoch of this process."""
 
-    marker = Path(tune.get_context().get_trial_dir()) / _MARKER
-    if marker.exists():
-        return  # fired already: this is the retry, let it finish
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(f"{fault['kind']} at epoch {epoch}\n")
-    if fault["kind"] == "exit":
-        os._exit(1)  # the worker process dies, as on an out-of-memory kill
-    raise InjectedFault(f"run.inject_fault: injected failure at epoch {epoch} (test-only hook)")
+    def __init__(self, net: nn.Module, fault: str, at_epoch: int, seconds: float) -> None:
+        super().__init__()
+        self.net = net
+        self.fault, self.at_epoch, self.seconds = fault, at_epoch, seconds
+        self.epochs_started = 0
+
+    def forward(self, x: Any) -> Any:
+        return self.net(x)
+
+    def train(self, mode: bool = True) -> _FaultyModule:
+        if mode:
+            self.epochs_started += 1
+            self._maybe_fail(self.epochs_started)
+        return super().train(mode)
+
+    def _maybe_fail(self, epoch: int) -> None:
+        if epoch < self.at_epoch:
+            return
+        if self.fault == "slow":
+            time.sleep(self.seconds)
+            return
+        if epoch != self.at_epoch:
+            return
+        from ray import tune
+
+        marker = Path(tune.get_context().get_trial_dir()) / MARKER
+        if marker.exists():
+            return  # fired already: this is the retry, let it finish
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"{self.fault} at epoch {epoch}\n")
+        if self.fault == "exit":
+            os._exit(1)  # the worker process dies, as on an out-of-memory kill
+        raise InjectedFault(f"injected failure at epoch {epoch} (autolearn.testing.faults)")
+
+
+def faulty_mlp(input_shape: tuple[int, ...], n_outputs: int, fault: Literal["raise", "exit", "slow"] = "raise",
+               at_epoch: int = 1, seconds: float = 1.0, hidden_units: int = 64, depth: int = 2,
+               activation: str = "relu", dropout: float = 0.0) -> nn.Module:
+    """The built-in `mlp` that raises, exits or runs slowly from epoch `at_epoch` (count from 1).
+
+    `raise`/`exit` fire once, at the `at_epoch`-th epoch the trial's first process trains;
+    `slow` sleeps `seconds` at the start of every epoch from `at_epoch` on, in every process.
+    """
+    if fault not in FAULTS:
+        raise ConfigError("model.fault", f"unknown fault {fault!r}; allowed: {allowed(FAULTS)}")
+    if isinstance(at_epoch, bool) or not isinstance(at_epoch, int) or at_epoch < 1:
+        raise ConfigError("model.at_epoch", f"must be a whole number >= 1, got {at_epoch!r}")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise ConfigError("model.seconds", f"must be a number of seconds > 0, got {seconds!r}")
+    net = mlp(input_shape, n_outputs, hidden_units=hidden_units, depth=depth, activation=activation,
+              dropout=dropout)
+    return _FaultyModule(net, fault, at_epoch, float(seconds))

@@ -63,11 +63,9 @@ def load_checkpoint_state(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return torch.load(Path(directory) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
 
 
-def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, Any] | None = None,
-                timeout: float | None = None) -> None:
+def train_trial(config: Mapping[str, Any], job: TrainJob, timeout: float | None = None) -> None:
     """Ray Tune function trainable: one config of the built-in training loop.
 
-    `fault` is the test-only `run.inject_fault` (see autolearn/testing/faults.py); None in real sweeps.
     `timeout` is `run.trial_timeout`: a `Watchdog` ends the trial if an epoch hangs past it.
     """
     from ray import tune
@@ -75,15 +73,12 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, An
     from autolearn.training.watchdog import Watchdog
 
     with Watchdog(timeout, tune.report) as watchdog:
-        _train(config, job, fault, watchdog.report)
+        _train(config, job, watchdog.report)
 
 
-def _train(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, Any] | None,
-           report: Callable[..., None]) -> None:
+def _train(config: Mapping[str, Any], job: TrainJob, report: Callable[..., None]) -> None:
     """The loop itself; every report goes through `report` (the watchdog's, so a late one is dropped)."""
     from ray import tune
-
-    from autolearn.testing.faults import maybe_inject
 
     _quiet()
     _threads()
@@ -98,7 +93,6 @@ def _train(config: Mapping[str, Any], job: TrainJob, fault: Mapping[str, Any] | 
     epochs = fitter.settings.epochs
     cadence = Cadence(job.train.checkpoint_every, epochs)
     for epoch in range(start + 1, epochs + 1):
-        maybe_inject(fault, epoch)
         lr = fitter.lr
         train_loss = fitter.train_epoch()
         val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from local_cluster import FAKE_HEAD_TYPE, GPU_YAML, ROOT, LocalCluster, fake_config
+from local_cluster import FAKE_HEAD_TYPE, GPU_YAML, ROOT, fake_config
 
 pytestmark = pytest.mark.cluster
 GPUS_PER_TRIAL = 0.5
@@ -87,18 +87,6 @@ def test_fake_cluster_is_built_from_gpu_yaml():
         assert got["min_workers"] == node["min_workers"] == 0
         assert 1 <= got["max_workers"] <= node["max_workers"]
     assert fake["available_node_types"][FAKE_HEAD_TYPE]["resources"]["GPU"] == 0
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    local = LocalCluster()
-    try:
-        local.start()
-        yield local
-    finally:
-        left = local.stop()
-        assert not left, f"processes of the local cluster still alive: {left}"
-        assert not local.pids()
 
 
 CAPACITY_PROBE = """

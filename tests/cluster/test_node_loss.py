@@ -6,6 +6,9 @@ trial finishes.
 Killing the raylet alone is not a lost machine: its workers live on and keep reporting to the
 driver until the GCS health check declares the node dead, so a short trial just finishes there.
 A lost machine takes every process with it, which is what `_lose_node` does.
+
+It shares the session's cluster (tests/cluster/conftest.py): the GPU nodes test_local_autoscaling
+made the autoscaler add are still there, so trials start at once on them.
 """
 from __future__ import annotations
 
@@ -32,14 +35,15 @@ def _spec(storage: Path) -> dict:
     return {
         "name": "node-loss", "storage": str(storage),
         "task": {"dataset": {"name": "synthetic_classification", "n_samples": 200, "n_features": 6}},
-        "model": {"name": "mlp", "hidden_units": 8, "depth": 1},
+        # A test-only model with slow epochs: long enough to kill a node under running trials.
+        "model": {"name": "autolearn.testing.faults:faulty_mlp", "fault": "slow", "seconds": 1.0,
+                  "hidden_units": 8, "depth": 1},
         "train": {"epochs": EPOCHS, "batch_size": 64, "checkpoint_every": 1},
         "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}},
         "search": {"strategy": "random", "num_samples": TRIALS, "seed": 11},
         # Half a GPU each: the head has none, so every trial runs on a worker node.
         "resources": {"cpus_per_trial": 0.5, "gpus_per_trial": 0.5},
-        # `slow` is the test-only hook: epochs long enough to kill a node under running trials.
-        "run": {"max_failures": 3, "inject_fault": {"kind": "slow", "seconds": 1.0}},
+        "run": {"max_failures": 3},
     }
 
 
@@ -107,21 +111,20 @@ def _kill_a_busy_node(cluster: LocalCluster, proc: subprocess.Popen, experiment:
     pytest.fail("no moment with trials part-way through on a worker node")
 
 
-def test_trials_of_a_lost_node_are_retried_elsewhere_and_all_finish(tmp_path):
+def test_trials_of_a_lost_node_are_retried_elsewhere_and_all_finish(cluster, tmp_path):
     storage, spec = tmp_path / "runs", tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump(_spec(storage)))
     experiment = storage / "node-loss"
-    with LocalCluster() as cluster:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "sweep.py"), str(spec), "--address",
-                                 cluster.address, "--quiet"], cwd=tmp_path, env={**os.environ, **cluster.env},
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            node, victims = _kill_a_busy_node(cluster, proc, experiment)
-            output, _ = proc.communicate(timeout=900)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert _raylet_of(cluster, node) is None
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "sweep.py"), str(spec), "--address",
+                             cluster.address, "--quiet"], cwd=tmp_path, env={**os.environ, **cluster.env},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        node, victims = _kill_a_busy_node(cluster, proc, experiment)
+        output, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _raylet_of(cluster, node) is None
     assert proc.returncode == 0, output[-5000:]
 
     with open(experiment / "results.csv") as handle:

@@ -1,6 +1,6 @@
 """tpe and gp on a real local Ray: the seed spec runs with one word changed.
 
-Resume is covered at the searcher level in tests/unit/test_strategies.py (save after 5 of 10
+Resume is covered at the searcher level in tests/unit/search/test_strategies.py (save after 5 of 10
 suggestions, restore into a fresh searcher, finish: no repeats, the same suggestions as an
 uninterrupted searcher) and end to end by tests/integration/test_faults.py (driver SIGKILL + --resume).
 """

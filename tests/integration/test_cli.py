@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from autolearn.cli import main
 
@@ -25,26 +26,28 @@ def test_bad_spec_exits_2_with_one_line_naming_the_field(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
-def test_help_documents_every_option(capsys):
-    with pytest.raises(SystemExit):
-        main(["sweep", "--help"])
-    text = capsys.readouterr().out
-    for option in ("--strategy", "--num-samples", "--max-epochs", "--scheduler", "--cpus-per-trial",
-                   "--gpus-per-trial", "--address", "--storage", "--name", "--seed", "--quiet"):
-        assert option in text
-
-
-def test_overrides_reach_the_spec(capsys, tmp_path):
-    code = main(["sweep", "--strategy", "grid", "--print-spec", "--storage", str(tmp_path), "--name", "x",
-                 "--max-epochs", "2", "--scheduler", "asha", "--cpus-per-trial", "0.5", "--seed", "7"])
-    out = capsys.readouterr()
-    assert code == 2 and "space.lr" in out.err  # a continuous lr cannot be a grid: caught before anything runs
-    code = main(["sweep", "--print-spec", "--storage", str(tmp_path), "--name", "x", "--max-epochs", "2",
-                 "--scheduler", "asha", "--cpus-per-trial", "0.5", "--seed", "7", "--num-samples", "3"])
-    text = capsys.readouterr().out
-    assert code == 0
-    for line in ("name: x", "epochs: 2", "name: asha", "cpus_per_trial: 0.5", "seed: 7", "num_samples: 3"):
-        assert line in text
+@pytest.mark.parametrize("field, value, named", [
+    ("strategy", "anneal", "search.strategy"),
+    ("target", "label", "task.dataset.target"),
+])
+def test_bad_input_through_the_real_script_leaves_nothing_behind(tmp_path, field, value, named):
+    """The script (not only `cli.main`): exit 2, one line naming the field, no file left behind."""
+    (tmp_path / "data.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
+    spec = {"name": "bad", "storage": str(tmp_path / "runs"), "train": {"epochs": 2},
+            "search": {"strategy": "random", "num_samples": 2},
+            "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}}
+    if field == "strategy":
+        spec["search"]["strategy"] = value
+    else:
+        spec["task"] = {"dataset": {"name": "csv", "path": str(tmp_path / "data.csv"), "target": value}}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "sweep.py"), str(tmp_path / "spec.yaml")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and named in lines[0], lines[0]
+    assert proc.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 @pytest.mark.usefixtures("ray_session")

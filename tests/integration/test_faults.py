@@ -28,17 +28,17 @@ pytestmark = pytest.mark.slow
 
 
 def _spec(storage: Path, strategy: str = "random") -> dict:
-    # `slow` (test-only) stretches each epoch, so trials are caught mid-run; the kill comes from polling.
+    # A test-only model whose epochs are slow, so trials are caught mid-run; the kill comes from polling.
     return {
         "name": "crash", "storage": str(storage),
         "task": {"dataset": {"name": "synthetic_classification", "n_samples": 200, "n_features": 6}},
-        "model": {"name": "mlp", "hidden_units": 8, "depth": 1},
+        "model": {"name": "autolearn.testing.faults:faulty_mlp", "fault": "slow", "seconds": 0.5,
+                  "hidden_units": 8, "depth": 1},
         "train": {"epochs": EPOCHS, "batch_size": 64, "checkpoint_every": 1},
         "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
                   "hidden_units": {"type": "int", "low": 4, "high": 32}},
         "search": {"strategy": strategy, "num_samples": TRIALS, "seed": 7},
         "resources": {"cpus_per_trial": 1},
-        "run": {"inject_fault": {"kind": "slow", "seconds": 0.5}},
     }
 
 
@@ -170,7 +170,7 @@ def test_driver_killed_mid_sweep_resumes_without_losing_or_repeating_trials(tmp_
     assert len(set(configs)) == TRIALS, "a config was evaluated twice"
     for trial, text in results_before.items():  # finished trials are kept as they were
         assert (experiment / trial / "result.json").read_text() == text
-    for trial, epochs in partial_before.items():  # running trials went on from their checkpoint
+    for trial in partial_before:  # running trials went on from their checkpoint
         after = _epochs(experiment / trial)
         assert after[-1] == EPOCHS
         assert after.count(1) == 1, f"{trial} restarted at epoch 1: {after}"

@@ -69,7 +69,8 @@ class SigtermAfterFirstTrial(Callback):
 
 def _interrupted(seed_dict: dict, storage: str, marker: Path) -> Path:
     exp = _exp(seed_dict, storage, search={"strategy": "random", "num_samples": 4, "seed": 3},
-               resources={"cpus_per_trial": 1}, run={"inject_fault": {"kind": "slow", "seconds": 0.5}})
+               resources={"cpus_per_trial": 1},
+               model={"name": "autolearn.testing.faults:faulty_mlp", "fault": "slow", "seconds": 0.5})
     with pytest.raises(SweepInterrupted) as stopped:
         run_experiment(exp, callbacks=[SigtermAfterFirstTrial(marker)])
     assert stopped.value.exit_code == 143

@@ -18,9 +18,18 @@ def _small(seed_dict: dict, storage: str, **sections) -> Experiment:
     return Experiment.from_dict(data)
 
 
-def test_seed_spec_small_finishes_with_all_outputs(seed_dict, storage):
-    exp = _small(seed_dict, storage, search={"strategy": "random", "num_samples": 4, "seed": 42})
-    result = run_experiment(exp)
+@pytest.fixture(scope="module")
+def seed_sweep(ray_session, tmp_path_factory):
+    """One small seed sweep read by several tests (each sweep costs its trials' process start-up)."""
+    from autolearn.config.defaults import seed_spec
+
+    exp = _small(seed_spec(), str(tmp_path_factory.mktemp("runs")),
+                 search={"strategy": "random", "num_samples": 4, "seed": 42})
+    return exp, run_experiment(exp)
+
+
+def test_seed_spec_small_finishes_with_all_outputs(seed_sweep):
+    exp, result = seed_sweep
     assert len(result.trials) == 4
     assert all(t.status == "finished" and t.epochs == 3 for t in result.trials)
     assert exp.space.contains(result.best_config)
@@ -39,19 +48,21 @@ def test_seed_spec_small_finishes_with_all_outputs(seed_dict, storage):
     assert len(runs) == 4
 
 
-def test_tensorboard_event_files_hold_the_reported_scalars(seed_dict, storage):
+def test_tensorboard_event_files_hold_the_reported_scalars(seed_sweep):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    exp = _small(seed_dict, storage, search={"strategy": "random", "num_samples": 1, "seed": 1})
-    result = run_experiment(exp)
-    (run,) = [p for p in (Path(result.experiment_dir) / "tensorboard").iterdir() if p.is_dir()]
-    events = EventAccumulator(str(run))
-    events.Reload()
-    tags = set(events.Tags()["scalars"])
-    assert {"train/loss", "val/loss", "val/accuracy", "lr"} <= tags
-    accuracy = events.Scalars("val/accuracy")
-    assert [e.step for e in accuracy] == [1, 2, 3]
-    assert accuracy[-1].value == pytest.approx(result.trials[0].metrics["val_accuracy"], rel=1e-6)
+    from autolearn.inspection.tensorboard import run_name
+
+    exp, result = seed_sweep
+    for trial in result.trials:  # each trial's own run, named by run_name
+        run = Path(result.experiment_dir) / "tensorboard" / run_name(trial.trial_id, trial.config, list(exp.space))
+        events = EventAccumulator(str(run))
+        events.Reload()
+        tags = set(events.Tags()["scalars"])
+        assert {"train/loss", "val/loss", "val/accuracy", "lr"} <= tags
+        accuracy = events.Scalars("val/accuracy")
+        assert [e.step for e in accuracy] == [1, 2, 3]
+        assert accuracy[-1].value == pytest.approx(trial.metrics["val_accuracy"], rel=1e-6)
 
 
 def test_grid_runs_exactly_the_product_of_its_values(seed_dict, storage):
@@ -59,19 +70,23 @@ def test_grid_runs_exactly_the_product_of_its_values(seed_dict, storage):
              "hidden_units": {"type": "grid", "values": [8, 16, 32]}}
     exp = _small(seed_dict, storage, space=space, search={"strategy": "grid"}, train={"epochs": 1})
     result = run_experiment(exp)
-    combos = {(t.config["optimizer"], t.config["hidden_units"]) for t in result.trials}
-    assert len(result.trials) == 6 and len(combos) == 6
+    combos = sorted((t.config["optimizer"], t.config["hidden_units"]) for t in result.trials)
+    assert combos == sorted((o, h) for o in ("sgd", "adam") for h in (8, 16, 32))  # each once, nothing else
 
 
 def test_asha_stops_some_trials_early(seed_dict, storage):
-    exp = _small(seed_dict, storage, train={"epochs": 4},
-                 search={"strategy": "random", "num_samples": 8, "seed": 3},
+    # One trial at a time, in grid order: a learning rate that learns first, then three that learn
+    # nothing. ASHA compares each trial at epoch 1 with the scores already recorded there, so the
+    # second trial meets the good one's score alone and is stopped, whatever the machine's timing.
+    good, bad = 0.05, [1e-6, 2e-6, 3e-6]
+    exp = _small(seed_dict, storage, train={"epochs": 4}, space={"lr": {"type": "grid", "values": [good, *bad]}},
+                 search={"strategy": "grid", "max_concurrent": 1},
                  scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2})
     result = run_experiment(exp)
-    counts = result.status_counts()
-    assert counts["stopped"] >= 1, counts
-    assert counts["finished"] >= 1, counts
-    assert all(t.epochs < 4 for t in result.trials if t.status == "stopped")
+    by_lr = {t.config["lr"]: t for t in result.trials}
+    assert (by_lr[good].status, by_lr[good].epochs) == ("finished", 4)
+    assert (by_lr[bad[0]].status, by_lr[bad[0]].epochs) == ("stopped", 1)
+    assert all(t.epochs < 4 and t.config["lr"] in bad for t in result.trials if t.status == "stopped")
 
 
 def test_a_diverging_trial_is_recorded_and_the_sweep_goes_on(seed_dict, storage):

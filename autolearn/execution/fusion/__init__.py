@@ -47,7 +47,7 @@ def fused_trainable(exp: Any, job: Any) -> Any | None:
                            ahead=ahead)
     directory = experiment_dir(exp)
     open_hub(directory, job, settings, _prestart(exp, k, expected, float(resources.get("CPU", 1.0))))
-    member = tune.with_parameters(train_trial, hub=hub_name(directory), fault=exp.run.inject_fault)
+    member = tune.with_parameters(train_trial, hub=hub_name(directory))
     return tune.with_resources(member, {"cpu": _share(cpus, k), "gpu": _share(gpus, k)})
 
 

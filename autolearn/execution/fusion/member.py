@@ -17,7 +17,7 @@ from typing import Any
 CHECKPOINT_FILE = "checkpoint.pt"  # the same file `training.trainable.train_trial` writes (tested)
 
 
-def train_trial(config: Mapping[str, Any], hub: str, fault: Mapping[str, Any] | None = None) -> None:
+def train_trial(config: Mapping[str, Any], hub: str) -> None:
     """Join the sweep's hub, then report each epoch the worker trained until the member is done.
 
     Named like the solo trainable: Ray Tune names trial folders after it, and a member's folder
@@ -28,8 +28,6 @@ def train_trial(config: Mapping[str, Any], hub: str, fault: Mapping[str, Any] | 
     """
     import ray
     from ray import tune
-
-    from autolearn.testing.faults import maybe_inject
 
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # a line per checkpoint is noise
     key = tune.get_context().get_trial_id()
@@ -46,7 +44,6 @@ def train_trial(config: Mapping[str, Any], hub: str, fault: Mapping[str, Any] | 
     broken = False
     try:
         while True:
-            maybe_inject(fault, epoch + 1)
             try:
                 metrics, blob, done = ray.get(worker.next.remote(key))
             except ray.exceptions.RayActorError:

@@ -2,14 +2,12 @@
 no Ray started and no file left behind.
 
 The CLI runs in-process (`autolearn.cli.main`) for speed; `runner.ensure_ray` is replaced by a
-tripwire that fails the test if a bad input ever gets as far as starting Ray. Two cases also run
-as real subprocesses of `scripts/sweep.py`.
+tripwire that fails the test if a bad input ever gets as far as starting Ray. The real script
+(`scripts/sweep.py` in a subprocess) is refused the same way in tests/integration/test_cli.py.
 """
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,6 @@ import yaml
 
 from autolearn import cli
 from autolearn.execution import runner
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _base(storage: Path) -> dict:
@@ -97,7 +93,6 @@ CASES = [
     ("user-model-missing-attr", ("model.name", "autolearn.training.models:nosuch"), [], "model.name"),
     ("storage-under-a-file", lambda t: ("storage", str(t / "afile" / "runs")), [], "storage"),
     ("storage-read-only", ("storage", "/sys/autolearn-runs"), [], "storage"),
-    ("test-hook-bad-kind", ("run.inject_fault", {"kind": "explode"}), [], "run.inject_fault.kind"),
     # Second pass (config/limits.py, training/data_checks.py): tracebacks, exhausted drivers, silent garbage.
     ("name-too-long", ("name", "n" * 300), [], "name: is 300 characters long"),
     ("seed-too-big", ("search.seed", 2**64), [], "search.seed"),
@@ -116,6 +111,7 @@ CASES = [
      "storage: the URI's query string holds 'sig'"),
     ("tpe-huge-int-range", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.strategy", "tpe"),
      "space.hidden_units", {"type": "int", "low": 1, "high": 2**32})), [], "space.hidden_units"),
+    ("fault-hook-is-not-a-run-field", ("run.inject_fault", {"kind": "raise"}), [], "run.inject_fault: unknown key"),
 ]
 
 
@@ -207,16 +203,6 @@ def test_resume_with_a_spec_that_differs_from_the_saved_one(tmp_path, capsys, no
     out, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("error: train: differs"), err
     assert sorted(p.name for p in folder.iterdir()) == ["spec.yaml"]
-
-
-@pytest.mark.parametrize("case", ["unknown-strategy", "csv-no-target"])
-def test_bad_input_through_the_real_script(tmp_path, case):
-    _, spoil, args, field = next(c for c in CASES if c[0] == case)
-    argv = _prepare(tmp_path, spoil, args)
-    before = {p.name for p in tmp_path.iterdir()}
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "sweep.py"), *argv[1:]], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    _check_refused(done.returncode, done.stdout, done.stderr, field, tmp_path, before)
 
 
 def test_resume_with_the_same_spec_and_options_is_accepted(tmp_path):

@@ -11,7 +11,7 @@ from autolearn.errors import ResourceError
 from autolearn.execution.cluster import Capacity, NodeType, check_resources, node_types_of
 from autolearn.results.storage import filesystem_type, warn_if_not_shared
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HEAD = {"CPU": 8.0}
 GPU_TYPES = node_types_of(yaml.safe_load((ROOT / "cluster" / "gpu.yaml").read_text()))
 
