@@ -40,7 +40,7 @@ def train_trial(config: Mapping[str, Any], hub: str) -> None:
     node = ray.get_runtime_context().get_node_id()
     gpu_ids = ",".join(str(g) for g in ray.get_gpu_ids())
     joined: Any = ray.get(registry.join.remote(key, dict(config), state, node, gpu_ids))
-    worker, epoch = joined
+    worker, _ = joined  # (the worker, the epoch the member resumes after)
     broken = False
     try:
         while True:
@@ -49,7 +49,6 @@ def train_trial(config: Mapping[str, Any], hub: str) -> None:
             except ray.exceptions.RayActorError:
                 broken = True
                 raise
-            epoch = int(metrics["epoch"])
             _report(metrics, blob)
             if done:
                 return
