@@ -66,6 +66,17 @@ class TPESearcher(HyperOptResultHook, HyperOptSearch):
             return raw
         return self._encoding.complete({n: from_label(d, raw[n]) for n, d in self._encoding.searched.items()})
 
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        """An errored trial is a failed result, not a forgotten one.
+
+        Ray marks it `JOB_STATE_ERROR`, and hyperopt's `Trials.refresh` then drops it: TPE would
+        sample the crashing region again as if it were unexplored. Recorded as done with no usable
+        score instead, hyperopt scores it as an infinite loss, like every other failure here.
+        """
+        if error:
+            result, error = {"error": True}, False  # no metric in it: `hyperopt_result` fails it
+        super().on_trial_complete(trial_id, result, error=error)
+
     def hyperopt_result(self, result: Mapping[str, Any]) -> dict[str, Any]:
         score = score_of(result, self.metric)
         if score is None:

@@ -146,10 +146,7 @@ FAILURES = {"results": [({"score": float("nan")}, False), ({"score": float("inf"
 
 
 @pytest.mark.parametrize("strategy, kinds", [
-    ("gp", "results"), ("gp", "errors"), ("tpe", "results"),
-    pytest.param("tpe", "errors", marks=pytest.mark.xfail(strict=True, reason=(
-        "known bug: Ray's HyperOptSearch marks an errored trial JOB_STATE_ERROR and hyperopt's "
-        "Trials.refresh drops it, so TPE forgets the failed config instead of scoring it worst"))),
+    ("gp", "results"), ("gp", "errors"), ("tpe", "results"), ("tpe", "errors"),
 ])
 def test_failed_trials_count_as_worst_and_do_not_crash(strategy: str, kinds: str, monkeypatch) -> None:
     """Each failure reaches the model as the worst score seen: never NaN, never forgotten."""
