@@ -146,6 +146,16 @@ def ray_env(ray_output: bool = False) -> dict[str, str]:
             if not (v.quiet_only and ray_output) and (v.force or v.name not in os.environ)}
 
 
+def show_gpus_to_this_process(gpu_ids: str) -> None:
+    """Make `gpu_ids` (Ray's comma-separated GPU ids) the CUDA devices of this process.
+
+    Ray sets `CUDA_VISIBLE_DEVICES` only for a task or actor that reserved GPUs itself; a fused
+    worker reserves none (its member trials hold the group's share), so it takes its members'
+    ids. Must run before torch initialises CUDA in the process.
+    """
+    os.environ["CUDA_VISIBLE_DEVICES"] = gpu_ids
+
+
 @contextmanager
 def ray_settings(ray_output: bool = False) -> Iterator[None]:
     """Ray's environment and log levels for one sweep, restored afterwards.

@@ -11,7 +11,14 @@ import subprocess
 import sys
 from typing import Any
 
+import matplotlib
 import pytest
+
+# matplotlib builds its font cache on first use by running `fc-list`: build it now, before the
+# guard, so on a fresh machine the first unit test that draws a plot is not taken for one that
+# starts a process (seen on a machine without the cache).
+matplotlib.use("Agg")
+import matplotlib.font_manager  # noqa: E402, F401
 
 
 def _refuse(what: str) -> Any:

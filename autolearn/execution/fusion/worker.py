@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -36,7 +35,9 @@ class FusedWorker:
     def __init__(self, job: Any, threads: int, gpu_ids: str, checkpoint_every: int | str, capacity: int,
                  window_s: float, idle_s: float, ahead: int) -> None:
         if gpu_ids:  # the members' GPU: this actor reserves none (its members hold the group's share)
-            os.environ["CUDA_VISIBLE_DEVICES"] = gpu_ids
+            from autolearn.internals import show_gpus_to_this_process
+
+            show_gpus_to_this_process(gpu_ids)
         import ray
         import torch
 
