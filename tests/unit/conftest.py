@@ -18,7 +18,7 @@ import pytest
 # guard, so on a fresh machine the first unit test that draws a plot is not taken for one that
 # starts a process (seen on a machine without the cache).
 matplotlib.use("Agg")
-import matplotlib.font_manager  # noqa: E402, F401
+import matplotlib.font_manager
 
 
 def _refuse(what: str) -> Any:
