@@ -29,6 +29,9 @@ def test_fused_sweep_killed_mid_run_resumes_every_member_from_its_checkpoint(tmp
     storage = tmp_path / "runs"
     spec = _spec(storage)
     spec["search"]["fuse"] = 3
+    # One group at a time (each member holds 2/3 of a CPU): with two groups side by side, both
+    # finish together on an idle machine and there is no moment with finished and running members.
+    spec["resources"]["cpus_per_trial"] = 2
     file = tmp_path / "crash.yaml"
     file.write_text(yaml.safe_dump(spec))
     experiment = storage / "crash"
