@@ -1,78 +1,31 @@
 """The sections of an experiment spec, each a frozen dataclass that validates its own fields.
 
 Each `from_dict` accepts the YAML form (or an instance) and raises `ConfigError` naming the field
-path; checks that need two sections at once live in `validation.py`.
+path; checks that need two sections at once live in `validation.py`. The shared field readers
+are in `fields.py`, the `train` section in `train_section.py` (both re-exported here).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from autolearn.config.space import as_number
-from autolearn.errors import ConfigError, allowed
+from autolearn.config.fields import (
+    Mode,
+    Named,
+    _export_name,
+    _fields_of,
+    _float,
+    _int,
+    _mapping,
+    _name,
+    _split_named,
+)
+from autolearn.config.train_section import LR_SCALING, TRAIN_TUNABLE, TrainSpec, check_train_value
+from autolearn.errors import ConfigError
 
-Mode = Literal["min", "max"]
 BUILTIN_METRICS = ("val_accuracy", "val_loss", "train_loss")
-# A plug-in as the spec names it: a registry name or an import path (`pkg.mod:fn`) in YAML, or the
-# object itself in Python.
-Named = str | Callable[..., Any]
-
-
-def _mapping(value: Any, path: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(path, f"expected a mapping, got {value!r}")
-    return {str(k): v for k, v in value.items()}
-
-
-def _no_unknown(data: Mapping[str, Any], known: set[str], path: str) -> None:
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"{path}.{key}" if path else key, f"unknown key; allowed: {allowed(known)}")
-
-
-def _fields_of(cls: type, data: Any, path: str) -> dict[str, Any]:
-    """A section's YAML mapping (None: empty), each key one of the section's fields."""
-    out = _mapping(data, path)
-    _no_unknown(out, {f.name for f in fields(cls)}, path)
-    return out
-
-
-def _int(value: Any, path: str, low: int | None = None) -> int:
-    out = int(as_number(value, path, integer=True))
-    if low is not None and out < low:
-        raise ConfigError(path, f"must be >= {low}, got {out}")
-    return out
-
-
-def _float(value: Any, path: str, low: float | None = None, high: float | None = None,
-           low_open: bool = False) -> float:
-    out = float(as_number(value, path))
-    if low is not None and (out < low or (low_open and out == low)):
-        raise ConfigError(path, f"must be {'>' if low_open else '>='} {low}, got {out}")
-    if high is not None and out > high:
-        raise ConfigError(path, f"must be <= {high}, got {out}")
-    return out
-
-
-def _name(value: Any, path: str) -> Named:
-    if callable(value) or (isinstance(value, str) and value):
-        return value
-    raise ConfigError(path, f"expected a name, an import path or a callable, got {value!r}")
-
-
-def _split_named(data: Any, path: str, key: str = "name", default: Any = None) -> tuple[Named, dict[str, Any]]:
-    """`{name: x, a: 1}` → (x, {a: 1}): a named plugin with its options inline."""
-    if isinstance(data, str) or callable(data):
-        return data, {}
-    data = _mapping(data, path)
-    name = data.pop(key, default)
-    if name is None:
-        raise ConfigError(f"{path}.{key}", "is required")
-    return _name(name, f"{path}.{key}"), data
 
 
 @dataclass(frozen=True)
@@ -204,95 +157,6 @@ class ModelSpec:
     def to_dict(self) -> dict[str, Any]:
         """The YAML form (a callable shown by its import path)."""
         return {"name": _export_name(self.name), **self.params}
-
-
-TRAIN_TUNABLE = ("optimizer", "lr", "batch_size", "weight_decay", "momentum", "lr_schedule",
-                 "lr_step_size", "lr_gamma", "lr_patience", "lr_min", "lr_warmup_epochs", "lr_warmup_fraction",
-                 "seed")
-LR_SCALING = ("none", "linear", "sqrt")
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """Settings of the built-in training loop; every field but the budget ones can be searched."""
-
-    epochs: int = 10
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    batch_size: int | Literal["auto"] = 32  # auto: the batch-size finder picks it before the sweep
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    lr_schedule: str = "constant"
-    lr_step_size: int = 5      # step: epochs between decays
-    lr_gamma: float = 0.5      # step/exponential/plateau: decay factor
-    lr_patience: int = 2       # plateau: epochs without improvement before a decay
-    lr_min: float = 0.0        # cosine, warmup_cosine: the floor of the annealed rate
-    lr_warmup_epochs: int = 1  # warmup_cosine, one_cycle: epochs the rate rises before it anneals
-    lr_warmup_fraction: float | None = None  # the same as a share of the epochs (wins when set)
-    batch_memory_mb: float | None = None  # batch_size auto on a CPU: memory one training step may use
-    lr_scaling: Literal["none", "linear", "sqrt"] = "none"  # batch_size auto: scale lr with the batch
-    lr_base_batch: int = 32    # the batch the spec's lr was chosen for (lr_scaling's reference)
-    seed: int | None = 0       # torch seed of each trial, so one config gives one result
-    checkpoint_every: int | Literal["auto"] = 1  # epochs between checkpoints, or auto (training/cadence.py);
-    #                                             the last epoch always checkpoints
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-
-    @classmethod
-    def from_dict(cls, data: Any, path: str = "train") -> TrainSpec:
-        if isinstance(data, TrainSpec):
-            data = {f.name: getattr(data, f.name) for f in fields(data)}
-        data = _fields_of(cls, data, path)
-        out = cls(**{k: check_train_value(k, v, f"{path}.{k}") for k, v in data.items()})
-        if out.batch_size != "auto":
-            for key in ("batch_memory_mb", "lr_scaling"):
-                if key in data and getattr(out, key) not in (None, "none"):
-                    raise ConfigError(f"{path}.{key}", "is used only with batch_size: auto")
-        return out
-
-
-def check_train_value(key: str, value: Any, path: str) -> Any:
-    """Validate one training setting's type and range; used for the base value and every value a
-    space can give. Which optimizer and schedule names exist is `training.checks`' to say."""
-    if key in ("optimizer", "lr_schedule"):  # the names are the training layer's to check
-        if not isinstance(value, str) or not value:
-            raise ConfigError(path, f"expected a name, got {value!r}")
-        return value
-    if key == "device":
-        if value not in ("auto", "cpu", "cuda"):
-            raise ConfigError(path, f"unknown device {value!r}; allowed: 'auto', 'cpu', 'cuda'")
-        return value
-    if key == "seed":
-        return None if value is None else _int(value, path, 0)
-    if key == "batch_size" and value == "auto":
-        return value
-    if key == "lr_scaling":
-        if value not in LR_SCALING:
-            raise ConfigError(path, f"unknown lr scaling {value!r}; allowed: {allowed(LR_SCALING)}")
-        return value
-    if key == "lr_warmup_fraction":
-        return None if value is None else _float(value, path, 0.0, 0.99)
-    if key == "batch_memory_mb":
-        return None if value is None else _float(value, path, 0.0, low_open=True)
-    if key == "checkpoint_every":
-        if value == "auto":
-            return value
-        try:
-            return _int(value, path, 1)
-        except ConfigError:
-            raise ConfigError(path, f"expected a whole number of epochs >= 1 or 'auto', got {value!r}") from None
-    if key in ("epochs", "batch_size", "lr_step_size", "lr_base_batch"):
-        return _int(value, path, 1)
-    if key in ("lr_patience", "lr_warmup_epochs"):
-        return _int(value, path, 0)
-    if key == "lr":
-        return _float(value, path, 0.0, low_open=True)
-    if key in ("weight_decay", "lr_min"):
-        return _float(value, path, 0.0)
-    if key == "momentum":
-        return _float(value, path, 0.0, 1.0)
-    if key == "lr_gamma":
-        return _float(value, path, 0.0, 1.0, low_open=True)
-    raise ConfigError(path, f"unknown key; allowed: {allowed(f.name for f in fields(TrainSpec))}")
 
 
 @dataclass(frozen=True)
@@ -435,8 +299,6 @@ class RunSpec:
         return cls(**out)
 
 
-def _export_name(name: Named) -> str:
-    """A plug-in as YAML can hold it: a callable becomes its `module:qualname` import path."""
-    if callable(name):
-        return f"{getattr(name, '__module__', '?')}:{getattr(name, '__qualname__', repr(name))}"
-    return name
+__all__ = ["BUILTIN_METRICS", "LR_SCALING", "TRAIN_TUNABLE", "CVSpec", "DatasetSpec", "MetricSpec", "Mode",
+           "ModelSpec", "Named", "ResourcesSpec", "RunSpec", "SchedulerSpec", "SearchSpec", "SplitSpec",
+           "TaskSpec", "TrainSpec", "check_fuse", "check_train_value"]

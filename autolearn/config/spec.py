@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from autolearn.config.fields import _export_name, _no_unknown
 from autolearn.config.limits import load_yaml
 from autolearn.config.sections import (
     DatasetSpec,
@@ -28,8 +29,6 @@ from autolearn.config.sections import (
     SplitSpec,
     TaskSpec,
     TrainSpec,
-    _export_name,
-    _no_unknown,
 )
 from autolearn.config.space import SearchSpace
 from autolearn.config.validation import check_experiment
