@@ -52,12 +52,11 @@ def variant_torch(configs: list[dict]) -> None:
         _fit(job, config)
 
 
-def variant_optuna(configs: list[dict]) -> None:
-    """Optuna's default study, the same configs enqueued, sequential (n_jobs=1)."""
+def optuna_study(job, configs: list[dict], n_jobs: int = 1):
+    """Optuna's default study over the seed space, the same configs enqueued, run with `n_jobs`."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    job = _job()
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     for config in configs:
         study.enqueue_trial(config)
@@ -69,16 +68,20 @@ def variant_optuna(configs: list[dict]) -> None:
                   "optimizer": trial.suggest_categorical("optimizer", ["sgd", "momentum", "adam", "rmsprop"])}
         return _fit(job, config)
 
-    study.optimize(objective, n_trials=len(configs))
+    study.optimize(objective, n_trials=len(configs), n_jobs=n_jobs)
+    return study
 
 
-def _ray_tune(configs: list[dict], reuse: bool) -> None:
-    """What a Ray Tune user writes: Tuner over a function trainable, data through with_parameters."""
-    import ray
-    from ray import tune
+def variant_optuna(configs: list[dict]) -> None:
+    """Optuna's default study, the same configs enqueued, sequential (n_jobs=1)."""
+    optuna_study(_job(), configs)
 
-    job = _job()
 
+def ray_trainable():
+    """What a Ray Tune user writes: a function trainable over config `index`, data via with_parameters.
+
+    Made inside a function so Ray's cloudpickle ships it by value (workers need not import this script).
+    """
     def trainable(config, job, configs):
         import torch
         from ray import tune as rt
@@ -91,6 +94,17 @@ def _ray_tune(configs: list[dict], reuse: bool) -> None:
             val_loss, val_accuracy = fitter.validate()
             fitter.schedule.step()
             rt.report({"val_accuracy": val_accuracy, "val_loss": val_loss, "epoch": epoch})
+
+    return trainable
+
+
+def _ray_tune(configs: list[dict], reuse: bool) -> None:
+    """What a Ray Tune user writes: Tuner over a function trainable, data through with_parameters."""
+    import ray
+    from ray import tune
+
+    job = _job()
+    trainable = ray_trainable()
 
     ray.init(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     with tempfile.TemporaryDirectory() as storage:

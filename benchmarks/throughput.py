@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
-from seed_overhead import _fit, _job, _ray_tune  # noqa: E402  (the shared harness)
+from seed_overhead import _fit, _job, _ray_tune, optuna_study  # noqa: E402  (the shared harness)
 
 AUTOLEARN = {"autolearn": 1, "fused_auto": "auto", "fused_8": 8, "fused_32": 32}
 LABELS = {"torch": "plain PyTorch loop", "optuna_1": "Optuna, n_jobs=1", "optuna_2": "Optuna, n_jobs=2",
@@ -67,22 +67,8 @@ def variant_torch(configs: list[dict]) -> dict:
 
 
 def _optuna(configs: list[dict], n_jobs: int) -> dict:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     job = _job()
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
-    for config in configs:
-        study.enqueue_trial(config)
-
-    def objective(trial):
-        config = {"lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
-                  "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64, 128]),
-                  "hidden_units": trial.suggest_int("hidden_units", 16, 256, log=True),
-                  "optimizer": trial.suggest_categorical("optimizer", ["sgd", "momentum", "adam", "rmsprop"])}
-        return _fit(job, config)
-
-    study.optimize(objective, n_trials=len(configs), n_jobs=n_jobs)
+    study = optuna_study(job, configs, n_jobs)
     return {"val_accuracy": study.best_value, "test_accuracy": _test_of(job, study.best_params)}
 
 

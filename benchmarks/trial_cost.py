@@ -50,22 +50,10 @@ def _no_tensorboard() -> None:
 
 def _bare_ray(storage: str, configs: list[dict]) -> float:
     from ray import tune
-    from seed_overhead import EPOCHS, _job
+    from seed_overhead import _job, ray_trainable
 
     job = _job()
-
-    def trainable(config, job, configs):
-        import torch
-        from ray import tune as rt
-
-        from autolearn.training.loop import Fitter
-
-        fitter = Fitter(job, configs[config["index"]], torch.device("cpu"))
-        for epoch in range(1, EPOCHS + 1):
-            fitter.train_epoch()
-            val_loss, val_accuracy = fitter.validate()
-            fitter.schedule.step()
-            rt.report({"val_accuracy": val_accuracy, "val_loss": val_loss, "epoch": epoch})
+    trainable = ray_trainable()
 
     start = time.perf_counter()
     tune.Tuner(tune.with_resources(tune.with_parameters(trainable, job=job, configs=configs), {"cpu": 1}),

@@ -1,8 +1,8 @@
 """Bad input through the real command line: exit code 2, ONE line naming the field and the problem,
 no Ray started and no file left behind.
 
-The CLI runs in-process (`autolearn.cli.main`) for speed; `runner.ensure_ray` is replaced by a
-tripwire that fails the test if a bad input ever gets as far as starting Ray. The real script
+The CLI runs in-process (`autolearn.cli.main`) for speed; the unit guard (tests/unit/conftest.py)
+fails the test if a bad input ever gets as far as starting Ray or any process. The real script
 (`scripts/sweep.py` in a subprocess) is refused the same way in tests/integration/test_cli.py.
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from autolearn import cli
-from autolearn.execution import runner
 
 
 def _base(storage: Path) -> dict:
@@ -148,20 +147,14 @@ def _prepare(tmp: Path, spoil, args: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def no_ray(monkeypatch):
-    """A tripwire instead of starting Ray: a bad input must be refused before this point."""
+def no_ray():
+    """A bad input must be refused before Ray starts. The unit guard (tests/unit/conftest.py) fails
+    any test that starts Ray or a process, so a spec that got that far fails here; this fixture
+    also checks the Ray state is what it was."""
     import ray
 
     was_running = ray.is_initialized()
-    calls = []
-
-    def tripwire(*args, **kwargs):
-        calls.append(args)
-        raise AssertionError("a bad input reached ensure_ray: Ray would have started")
-
-    monkeypatch.setattr(runner, "ensure_ray", tripwire)
-    yield calls
-    assert not calls
+    yield
     assert ray.is_initialized() == was_running
 
 
