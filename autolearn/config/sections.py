@@ -25,7 +25,10 @@ from autolearn.config.fields import (
 from autolearn.config.train_section import LR_SCALING, TRAIN_TUNABLE, TrainSpec, check_train_value
 from autolearn.errors import ConfigError
 
-BUILTIN_METRICS = ("val_accuracy", "val_loss", "train_loss")
+# What the built-in loop measures beside the scores: the model's size, its inference time per
+# example on the validation batch, and the training time of an epoch (objectives and constraints).
+COST_METRICS = ("n_params", "latency_ms", "epoch_time_s")
+BUILTIN_METRICS = ("val_accuracy", "val_loss", "train_loss", *COST_METRICS)
 
 
 @dataclass(frozen=True)
@@ -299,6 +302,6 @@ class RunSpec:
         return cls(**out)
 
 
-__all__ = ["BUILTIN_METRICS", "LR_SCALING", "TRAIN_TUNABLE", "CVSpec", "DatasetSpec", "MetricSpec", "Mode",
-           "ModelSpec", "Named", "ResourcesSpec", "RunSpec", "SchedulerSpec", "SearchSpec", "SplitSpec",
+__all__ = ["BUILTIN_METRICS", "COST_METRICS", "LR_SCALING", "TRAIN_TUNABLE", "CVSpec", "DatasetSpec", "MetricSpec",
+           "Mode", "ModelSpec", "Named", "ResourcesSpec", "RunSpec", "SchedulerSpec", "SearchSpec", "SplitSpec",
            "TaskSpec", "TrainSpec", "check_fuse", "check_train_value"]

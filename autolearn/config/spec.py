@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import yaml
 
 from autolearn.config.fields import _export_name, _no_unknown
 from autolearn.config.limits import load_yaml
+from autolearn.config.objectives import ConstraintSpec, read_constraints, read_objectives
 from autolearn.config.sections import (
     DatasetSpec,
     MetricSpec,
@@ -48,6 +49,8 @@ class Experiment:
     YAML allows one), or left out for its default; after construction every field holds its
     section's dataclass, validated, so code that reads an `Experiment` never sees a dict.
     `model` and `train` are None when `task.trainable` is a user's own training function.
+    `metric` may be a list (several objectives, `config/objectives.py`): `metric` is then the
+    first, primary one, and `objectives` holds them all; `constraints` bound reported metrics.
     """
 
     name: str
@@ -61,6 +64,8 @@ class Experiment:
     resources: ResourcesSpec
     storage: str
     run: RunSpec
+    objectives: tuple[MetricSpec, ...]
+    constraints: tuple[ConstraintSpec, ...]
 
     def __init__(self, name: str = "experiment", task: TaskSpec | Mapping[str, Any] | None = None,
                  model: ModelSpec | Mapping[str, Any] | Named | None = None,
@@ -68,10 +73,12 @@ class Experiment:
                  space: SearchSpace | Mapping[str, Any] | None = None,
                  search: SearchSpec | Mapping[str, Any] | str | None = None,
                  scheduler: SchedulerSpec | Mapping[str, Any] | str | None = None,
-                 metric: MetricSpec | Mapping[str, Any] | str | None = None,
+                 metric: MetricSpec | Mapping[str, Any] | str | Sequence[Any] | None = None,
                  resources: ResourcesSpec | Mapping[str, Any] | None = None,
                  storage: str | os.PathLike[str] = "./runs",
-                 run: RunSpec | Mapping[str, Any] | None = None) -> None:
+                 run: RunSpec | Mapping[str, Any] | None = None,
+                 objectives: Sequence[MetricSpec] | None = None,
+                 constraints: Sequence[ConstraintSpec | Mapping[str, Any]] | None = None) -> None:
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise ConfigError("name", f"{name!r} is not a usable folder name; use letters, digits, "
                               "'-', '_' and '.' (starting with a letter or digit)")
@@ -88,12 +95,14 @@ class Experiment:
             if metric is None:
                 raise ConfigError("metric", "a user trainable needs metric: {name: ..., mode: min|max} "
                                   "naming one of the metrics it reports")
+        metrics = _objectives(metric, objectives)
         values = {"name": name, "task": task_spec, "storage": str(storage),
                   "model": None if custom else ModelSpec.from_dict(model),
                   "train": None if custom else TrainSpec.from_dict(train),
                   "space": SearchSpace.from_dict(space), "search": SearchSpec.from_dict(search),
-                  "scheduler": SchedulerSpec.from_dict(scheduler), "metric": MetricSpec.from_dict(metric),
-                  "resources": ResourcesSpec.from_dict(resources), "run": RunSpec.from_dict(run)}
+                  "scheduler": SchedulerSpec.from_dict(scheduler), "metric": metrics[0],
+                  "resources": ResourcesSpec.from_dict(resources), "run": RunSpec.from_dict(run),
+                  "objectives": metrics, "constraints": read_constraints(constraints)}
         for key, value in values.items():
             object.__setattr__(self, key, value)
         check_experiment(self)
@@ -132,7 +141,7 @@ class Experiment:
         if not isinstance(data, Mapping):
             raise ConfigError("", f"{source}: expected a mapping of sections at the top level, "
                               f"got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"objectives"}  # YAML lists them under `metric`
         _no_unknown(data, known, "")
         return cls(**dict(data))
 
@@ -164,12 +173,23 @@ class Experiment:
             search["points_to_evaluate"] = [dict(p) for p in self.search.points_to_evaluate]
         out["search"] = search
         out["scheduler"] = {"name": self.scheduler.name, **self.scheduler.options}
-        out["metric"] = {"name": self.metric.name, "mode": self.metric.mode}
+        metrics = [{"name": m.name, "mode": m.mode} for m in self.objectives]
+        out["metric"] = metrics if len(metrics) > 1 else metrics[0]
+        if self.constraints:
+            out["constraints"] = [c.to_dict() for c in self.constraints]
         out["resources"] = {"cpus_per_trial": self.resources.cpus_per_trial,
                             "gpus_per_trial": self.resources.gpus_per_trial}
         out["storage"] = self.storage
         out["run"] = {"max_failures": self.run.max_failures, "trial_timeout": self.run.trial_timeout}
         return out
+
+
+def _objectives(metric: Any, objectives: Sequence[MetricSpec] | None) -> tuple[MetricSpec, ...]:
+    """All objectives, the primary first. `objectives` comes back from `dataclasses.replace`: it
+    stands while its first is still `metric`; a replaced `metric` alone means one objective again."""
+    if objectives and isinstance(metric, MetricSpec) and tuple(objectives)[0] == metric:
+        return read_objectives(list(objectives))
+    return read_objectives(metric)
 
 
 def _no_secret_in_uri(storage: str) -> None:

@@ -214,11 +214,14 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
     rows.sort(key=lambda r: r.trial_id)
     if not rows:
         raise SweepError("the sweep ran no trial")
+    from autolearn.execution.front import apply_objectives, score_front
+
+    several = apply_objectives(exp, rows)  # constraints (status infeasible) and the Pareto front
     best = pick_best(rows, exp.metric.mode)
     sweep = SweepResult(name=exp.name, experiment_dir=experiment_dir(exp), metric=exp.metric.name,
                         mode=exp.metric.mode, space_keys=keys, trials=rows, wall_time_s=wall_time,
                         best_trial_id=best.trial_id if best else None, strategy=exp.search.strategy,
-                        complete=not interrupted_by, interrupted_by=interrupted_by)
+                        complete=not interrupted_by, interrupted_by=interrupted_by, **several)
     sweep.extras.update(extras or {})
     if is_uri(sweep.experiment_dir):
         storage.publish(str(tensorboard_dir(exp)), sweep.experiment_dir, "tensorboard")
@@ -227,6 +230,7 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
         log.warning("no trial produced a usable %s; see results.csv for their status", exp.metric.name)
     elif not interrupted_by:
         _score_best(sweep, by_id[best.trial_id], exp, job)
+        score_front(sweep, by_id, exp, job)
         sweep.save()
     return sweep
 

@@ -12,22 +12,23 @@ from collections.abc import Mapping
 from typing import Any
 
 RUNNING = "running"  # not ended yet: live progress and the report of a sweep still going
-STATUSES = ("finished", "stopped", "diverged", "timeout", "error", "interrupted")
+STATUSES = ("finished", "stopped", "diverged", "timeout", "error", "interrupted", "infeasible")
 
 # Status → the words people read (progress line, report, plot legends).
 LABELS = {RUNNING: "running", "finished": "finished", "stopped": "stopped early", "diverged": "diverged",
           "timeout": "timed out", "error": "errored",
-          "interrupted": "interrupted"}
+          "interrupted": "interrupted", "infeasible": "infeasible"}
 
 # Status → TensorBoard's own session status (its HParams dashboard knows only success and failure;
 # an early stop ended cleanly, so it is a success; the `status` hparam tells the two apart).
 SESSION_STATUS = {"finished": "STATUS_SUCCESS", "stopped": "STATUS_SUCCESS", "diverged": "STATUS_FAILURE",
                   "timeout": "STATUS_FAILURE", "error": "STATUS_FAILURE",
-                  "interrupted": "STATUS_FAILURE"}
+                  "interrupted": "STATUS_FAILURE", "infeasible": "STATUS_FAILURE"}
 
 # Statuses whose scores are not used to pick the best trial or to draw score plots. A timed-out
 # trial's score is one it never finished earning, and an interrupted one goes on at `--resume`.
-UNSCORED = frozenset({"diverged", "error", "timeout", "interrupted"})
+# An infeasible trial broke a `constraints:` bound: its score is real, but it is not an answer.
+UNSCORED = frozenset({"diverged", "error", "timeout", "interrupted", "infeasible"})
 
 
 def label(status: str) -> str:

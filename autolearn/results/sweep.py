@@ -66,6 +66,11 @@ class SweepResult:
     complete: bool = True            # False: interrupted (a signal); `--resume` finishes it
     interrupted_by: str = ""         # the signal's name, e.g. "SIGTERM"
     test_error: str = ""             # why the test-split evaluation failed (results are kept anyway)
+    # Several objectives (`metric:` as a list): each {name, mode}, the primary first; the ids of the
+    # Pareto front (`pareto.py`) and each member's test-split scores.
+    objectives: list[dict[str, str]] = field(default_factory=list)
+    pareto_ids: list[str] = field(default_factory=list)
+    pareto_test_scores: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def best(self) -> TrialRow | None:
@@ -79,6 +84,16 @@ class SweepResult:
     def best_score(self) -> float | None:
         return self.best.best_score if self.best else None
 
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
+
+    @property
+    def pareto(self) -> list[TrialRow]:
+        """The Pareto front's rows (several objectives; empty otherwise), in trial order."""
+        front = set(self.pareto_ids)
+        return [t for t in self.trials if t.trial_id in front]
+
     def status_counts(self) -> dict[str, int]:
         counts = {s: 0 for s in STATUSES}
         for t in self.trials:
@@ -87,7 +102,12 @@ class SweepResult:
 
     def table(self) -> list[dict[str, Any]]:
         """One flat dict per trial: the rows of `results.csv`."""
-        return [t.as_flat(self.metric) for t in self.trials]
+        rows = [t.as_flat(self.metric) for t in self.trials]
+        if self.multi_objective:
+            front = set(self.pareto_ids)
+            for row in rows:
+                row["pareto"] = row["trial_id"] in front
+        return rows
 
     def to_csv(self) -> str:
         rows = self.table()
@@ -116,7 +136,20 @@ class SweepResult:
             "complete": self.complete,
             **({"interrupted_by": self.interrupted_by} if self.interrupted_by else {}),
             **({"test_error": self.test_error} if self.test_error else {}),
+            **self._pareto_summary(),
         }
+
+    def _pareto_summary(self) -> dict[str, Any]:
+        if not self.multi_objective:
+            return {}
+        from autolearn.config.sections import MetricSpec
+        from autolearn.results.pareto import front_summary
+
+        specs = [MetricSpec(o["name"], o["mode"]) for o in self.objectives]  # type: ignore[arg-type]
+        front = front_summary(self.pareto, specs)
+        for member in front:
+            member["test_scores"] = self.pareto_test_scores.get(member["trial_id"], {})
+        return {"objectives": self.objectives, "pareto_front": front}
 
     def save(self, directory: str | Path | None = None) -> None:
         """Write `results.csv` and `summary.json` as one unit (`commit.py`) to a folder or a URI."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from autolearn.config.sections import BUILTIN_METRICS, TRAIN_TUNABLE, check_train_value
+from autolearn.config.sections import BUILTIN_METRICS, COST_METRICS, TRAIN_TUNABLE, check_train_value
 from autolearn.config.space import ChoiceParam, FloatParam, IntParam, Param
 from autolearn.errors import ConfigError, allowed
 
@@ -44,9 +44,7 @@ def check_builtin(exp: Experiment) -> None:
     check_dataset(dataset.name, dict(dataset.params))
     model_builder(model.name, dict(model.params))
     model_keys = model_param_names(model.name)
-    if exp.metric.name not in BUILTIN_METRICS:
-        raise ConfigError("metric.name", f"the built-in training loop reports {allowed(BUILTIN_METRICS)}; "
-                          f"got {exp.metric.name!r}")
+    check_reported_metrics(exp)
     for key, param in exp.space.items():
         path = f"space.{key}"
         if key in TRAIN_TUNABLE:
@@ -57,6 +55,20 @@ def check_builtin(exp: Experiment) -> None:
         elif model_keys is not None and key not in model_keys:
             raise ConfigError(path, f"no model or train field is named {key!r}; allowed: "
                               f"{allowed(list(TRAIN_TUNABLE) + model_keys)}")
+
+
+def check_reported_metrics(exp: Experiment) -> None:
+    """Every objective and constraint names a metric the built-in loop reports (the cost metrics
+    `COST_METRICS` only when trials train one by one: fused trials do not measure them)."""
+    fused = exp.search.fuse != 1
+    reported = [m for m in BUILTIN_METRICS if not (fused and m in COST_METRICS)]
+    several = len(exp.objectives) > 1
+    named = [(f"metric[{i}].name" if several else "metric.name", m.name) for i, m in enumerate(exp.objectives)]
+    named += [(f"constraints[{i}].metric", c.metric) for i, c in enumerate(exp.constraints)]
+    for path, name in named:
+        if name not in reported:
+            why = " (search.fuse trains trials together and measures no per-model cost)" if name in COST_METRICS else ""
+            raise ConfigError(path, f"the built-in training loop reports {allowed(reported)}{why}; got {name!r}")
 
 
 def _check_values(key: str, param: Param, path: str, check: Callable[[str, Any, str], Any]) -> None:

@@ -1,9 +1,10 @@
 """The Ray Tune function trainable of the built-in loop: train, validate, report, checkpoint.
 
 The dataset arrives through `tune.with_parameters` (the object store, once per sweep). Each
-epoch reports `epoch`, `train_loss`, `val_loss`, `val_accuracy`, `lr` and where the trial runs
-(`node`, `gpu_ids`), with a checkpoint the trial resumes from after a failure. A loss that turns
-nan/inf ends the trial at once, reported with `diverged: True`, and the sweep goes on.
+epoch reports `epoch`, `train_loss`, `val_loss`, `val_accuracy`, `lr`, what the model costs
+(`n_params`, `latency_ms`, `epoch_time_s`: `costs.py`) and where the trial runs (`node`,
+`gpu_ids`), with a checkpoint the trial resumes from after a failure. A loss that turns nan/inf
+ends the trial at once, reported with `diverged: True`, and the sweep goes on.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 import math
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,14 @@ def train_trial(config: Mapping[str, Any], job: TrainJob, timeout: float | None 
         _train(config, job, watchdog.report)
 
 
+def _costs(fitter: Any) -> dict[str, float]:
+    """`n_params` and `latency_ms` of the trial's model (the first fold's under cross-validation)."""
+    from autolearn.training.costs import model_costs
+
+    first = getattr(fitter, "fitters", [fitter])[0]
+    return model_costs(first.model, first.x_val)
+
+
 def _train(config: Mapping[str, Any], job: TrainJob, report: Callable[..., None]) -> None:
     """The loop itself; every report goes through `report` (the watchdog's, so a late one is dropped)."""
     from ray import tune
@@ -89,16 +99,19 @@ def _train(config: Mapping[str, Any], job: TrainJob, report: Callable[..., None]
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             start = fitter.load_state(load_checkpoint_state(directory))
-    where = placement()
+    where = {**placement(), **_costs(fitter)}
     epochs = fitter.settings.epochs
     cadence = Cadence(job.train.checkpoint_every, epochs)
     for epoch in range(start + 1, epochs + 1):
         lr = fitter.lr
+        began = time.perf_counter()
         train_loss = fitter.train_epoch()
+        epoch_time = time.perf_counter() - began
         val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
         diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
         metrics = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                   "val_accuracy": val_accuracy, "lr": lr, "diverged": diverged, **where}
+                   "val_accuracy": val_accuracy, "lr": lr, "diverged": diverged, "epoch_time_s": epoch_time,
+                   **where}
         if isinstance(fitter, CrossValidatedFitter):
             metrics.update(fitter.spread)  # val_accuracy is the mean over folds; this is its spread
         if diverged:
