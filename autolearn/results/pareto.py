@@ -45,7 +45,7 @@ def objective_values(row: TrialRow, objectives: Sequence[MetricSpec]) -> list[fl
     """The trial's point in objective space (module doc), or None when it cannot be compared."""
     if not is_scored(row.status) or not is_finite_number(row.best_score):
         return None
-    values = [float(row.best_score)]  # type: ignore[arg-type]
+    values = [float(row.best_score)]  # type: ignore[arg-type, unused-ignore]
     for spec in objectives[1:]:
         value = row.metrics.get(spec.name)
         if not is_finite_number(value):

@@ -15,6 +15,7 @@ from autolearn.errors import ConfigError
 from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy
 from autolearn.search.strategies.gp import GPSearch
 from autolearn.search.strategies.grid import GridSearch
+from autolearn.search.strategies.multi_objective import MOTPESearch, NSGA2Search
 from autolearn.search.strategies.random import RandomSearch
 from autolearn.search.strategies.tpe import TPESearch
 
@@ -23,6 +24,8 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "random": RandomSearch,
     "tpe": TPESearch,
     "gp": GPSearch,
+    "motpe": MOTPESearch,
+    "nsga2": NSGA2Search,
 }
 
 __all__ = ["STRATEGIES", "SearchPlan", "SearchRequest", "Strategy", "get_strategy", "make_search"]

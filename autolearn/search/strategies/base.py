@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from autolearn.config.objectives import ConstraintSpec
+from autolearn.config.sections import MetricSpec
 from autolearn.config.space import SearchSpace
 from autolearn.errors import ConfigError, allowed
 
@@ -44,6 +46,14 @@ class SearchRequest:
     max_concurrent: int | None = None
     points_to_evaluate: Sequence[Mapping[str, Any]] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Every objective, the primary (`metric`, `mode`) first; empty means that one alone. And the
+    # `constraints:` bounds, which model-based strategies learn from (`sequential.py`).
+    objectives: Sequence[MetricSpec] = ()
+    constraints: Sequence[ConstraintSpec] = ()
+
+    @property
+    def all_objectives(self) -> tuple[MetricSpec, ...]:
+        return tuple(self.objectives) or (MetricSpec(self.metric, self.mode),)  # type: ignore[arg-type]
 
     @classmethod
     def from_experiment(cls, exp: Experiment) -> SearchRequest:
@@ -51,7 +61,8 @@ class SearchRequest:
         return cls(space=exp.space, metric=exp.metric.name, mode=exp.metric.mode,
                    num_samples=exp.search.num_samples or 1, seed=exp.search.seed,
                    max_concurrent=exp.search.max_concurrent,
-                   points_to_evaluate=exp.search.points_to_evaluate, options=exp.search.options)
+                   points_to_evaluate=exp.search.points_to_evaluate, options=exp.search.options,
+                   objectives=exp.objectives, constraints=exp.constraints)
 
 
 class Strategy(ABC):

@@ -11,6 +11,7 @@ which is the honest reading of "search the rest once per grid value".
 from __future__ import annotations
 
 import itertools
+import logging
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -21,6 +22,7 @@ from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy
 from autolearn.values import is_finite_number, plain
 
 OptionCheck = Callable[[Any, str], Any]
+log = logging.getLogger(__name__)
 
 
 def positive_int(value: Any, path: str) -> int:
@@ -53,6 +55,10 @@ class ModelBasedStrategy(Strategy):
     """Base of `tpe` and `gp`: a searcher of ours, `max_concurrent` applied, grids crossed."""
 
     options: ClassVar[dict[str, OptionCheck]] = {"n_initial_points": positive_int}
+    # Whether the searcher models every objective (else only the primary, the first: documented,
+    # and logged when a sweep has several), and the constraints itself (else `ConstraintPenalty`).
+    multi_objective: ClassVar[bool] = False
+    native_constraints: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,12 +100,21 @@ class ModelBasedStrategy(Strategy):
             return self.make_searcher(request, rest, seed, points, options)
 
         searchers = [searcher_for(i, combo) for i, combo in enumerate(combos)]
+        searcher: Any
         if grid:
             from autolearn.search.strategies.grid_cross import GridCross
 
             searcher = GridCross(combos, searchers, request.metric, request.mode)
         else:
             searcher = searchers[0]
+        if request.constraints and not self.native_constraints:
+            from autolearn.search.strategies.constrained import ConstraintPenalty
+
+            searcher = ConstraintPenalty(searcher, request.constraints)
+        if len(request.all_objectives) > 1 and not self.multi_objective:
+            log.warning("strategy %r models one objective: it optimises %r, the first; the Pareto front is still "
+                        "found over all of them. For a search that models every objective use 'motpe' or 'nsga2'",
+                        self.name, request.metric)
         total = request.num_samples * len(combos)
         return SearchPlan(param_space={}, num_samples=total,
                           search_alg=limit_concurrency(searcher, request.max_concurrent), expected_trials=total)

@@ -111,6 +111,24 @@ CASES = [
     ("tpe-huge-int-range", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.strategy", "tpe"),
      "space.hidden_units", {"type": "int", "low": 1, "high": 2**32})), [], "space.hidden_units"),
     ("fault-hook-is-not-a-run-field", ("run.inject_fault", {"kind": "raise"}), [], "run.inject_fault: unknown key"),
+    # Several objectives and constraints (config/objectives.py, training/checks.py).
+    ("objective-listed-twice", ("metric", [{"name": "val_accuracy"}, {"name": "val_accuracy", "mode": "max"}]), [],
+     "metric[1].name: 'val_accuracy' is listed twice"),
+    ("objective-bad-mode", ("metric", [{"name": "val_accuracy"}, {"name": "n_params", "mode": "smallest"}]), [],
+     "metric[1].mode: unknown mode"),
+    ("objective-not-reported", ("metric", [{"name": "val_accuracy"}, {"name": "flops", "mode": "min"}]), [],
+     "metric[1].name: the built-in training loop reports"),
+    ("objectives-empty-list", ("metric", []), [], "metric: an empty list"),
+    ("constraint-not-reported", ("constraints", [{"metric": "memory_mb", "max": 10}]), [],
+     "constraints[0].metric: the built-in training loop reports"),
+    ("constraint-without-bound", ("constraints", [{"metric": "n_params"}]), [], "constraints[0]: a constraint on"),
+    ("constraint-min-above-max", ("constraints", [{"metric": "n_params", "min": 5, "max": 1}]), [],
+     "constraints[0]: min must be <= max"),
+    ("constraint-not-a-list", ("constraints", {"metric": "n_params", "max": 1}), [], "constraints: expected a list"),
+    ("constraint-unknown-key", ("constraints", [{"metric": "n_params", "below": 1}]), [],
+     "constraints[0].below: unknown key"),
+    ("fused-cost-objective", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.fuse", 2),
+     "metric", [{"name": "val_accuracy"}, {"name": "latency_ms", "mode": "min"}])), [], "measures no per-model cost"),
 ]
 
 
