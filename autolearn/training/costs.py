@@ -20,8 +20,8 @@ import time
 import torch
 from torch import nn
 
-WARMUP = 2
-REPEATS = 5
+WARMUP = 3
+REPEATS = 10
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from autolearn.inspection.report.data import SweepData, load_sweep
+from autolearn.inspection.report.front import has_front, plot_pareto_front
 from autolearn.inspection.report.importance import Importance, hyperparameter_importance
 from autolearn.inspection.report.markdown import best_config, render
 from autolearn.inspection.report.plots import (
@@ -28,7 +29,10 @@ PLOTS = {
     "learning_curves.png": plot_learning_curves,
     "parallel_coordinates.png": plot_parallel_coordinates,
     "score_vs_params.png": plot_score_vs_params,
+    "pareto_front.png": plot_pareto_front,
 }
+# Plots that only some sweeps have: the file name → whether this sweep has it.
+APPLIES = {"pareto_front.png": has_front}
 
 
 @dataclass
@@ -51,6 +55,8 @@ def write_report(experiment_dir: str | Path, out_dir: str | Path | None = None) 
     images, plotted = {}, {}
     has_scores = not data.usable().empty
     for name, plot in PLOTS.items():
+        if name in APPLIES and not APPLIES[name](data):
+            continue
         if has_scores or name == "learning_curves.png":
             plotted[name] = plot(data, out / name)
             images[name] = out / name

@@ -19,6 +19,9 @@ SECTIONS = (  # (file, heading, one line on how to read it)
     ("parallel_coordinates.png", "Parallel coordinates",
      "One line per trial through its hyperparameters, coloured by score (best drawn on top)."),
     ("score_vs_params.png", "Score against each hyperparameter", "Each dot is one trial's best score."),
+    ("pareto_front.png", "Pareto front",
+     "The primary objective against each other one: blue trials are on the front (no other trial is at least "
+     "as good on every objective and better on one), red crosses broke a constraint."),
 )
 
 
@@ -84,7 +87,8 @@ def render(data: SweepData, images: Mapping[str, str], importance: Importance) -
         out += _table(["hyperparameter", "importance"],
                       [[k, v] for k, v in sorted(importance.values.items(), key=lambda kv: -kv[1])]) + [""]
     out += [f"*Method:* {importance.method}", "", "## Trials", ""]
-    columns = ["trial_id", "status", "epochs", *data.hparams, data.metric, data.score_column]
+    others = [o["name"] for o in (data.summary.get("objectives") or [])[1:]]  # several objectives
+    columns = ["trial_id", "status", "epochs", *data.hparams, data.metric, data.score_column, *others, "pareto"]
     columns = [c for c in columns if c in data.table.columns]
     out += _table(columns, data.table[columns].values.tolist())
     return "\n".join(out) + "\n"
