@@ -116,6 +116,8 @@ def print_table(result: Any, out: Any = None) -> None:
     retried = any(t.retries for t in result.trials)
     columns = ["trial_id", "status", "epochs", *(["retries"] if retried else []), *result.space_keys,
                metric, f"best_{metric}"]
+    if result.multi_objective:  # several objectives: the others' values and front membership
+        columns += [o["name"] for o in result.objectives[1:]] + ["pareto"]
     rows = [[_fmt(row.get(c)) for c in columns] for row in result.table()]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths)), file=out)
@@ -134,6 +136,10 @@ def print_summary(result: Any, out: Any = None) -> None:
             print(f"{key}: {value:.4f}", file=out)
     else:
         print(f"no trial produced a usable {result.metric}", file=out)
+    if result.multi_objective:
+        names = ", ".join(o["name"] for o in result.objectives)
+        print(f"Pareto front over {names}: {len(result.pareto_ids)} trials ({', '.join(result.pareto_ids)}); "
+              "summary.json has each one's test scores", file=out)
     print(f"results: {result.experiment_dir}/results.csv, summary.json", file=out)
     print(f"tensorboard --logdir {result.experiment_dir}", file=out)
 
