@@ -252,7 +252,8 @@ def progress_callbacks(exp: Any, quiet: bool, out: Any = None) -> list[Any]:
 
     progress = SweepProgress(metric=exp.metric.name, mode=exp.metric.mode,
                              expected_trials=search_plan(exp).expected_trials, max_epochs=exp.max_epochs,
-                             timeout=exp.run.trial_timeout, space_keys=list(exp.space))
+                             timeout=exp.run.trial_timeout, space_keys=list(exp.space),
+                             constraints=tuple(exp.constraints))
     return [ProgressCallback(progress, out or sys.stderr)]
 
 

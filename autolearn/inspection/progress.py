@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 from ray.tune import Callback
 
+from autolearn.config.objectives import is_feasible
+from autolearn.results.pareto import constrained_status
 from autolearn.results.status import LABELS, RUNNING, classify
 from autolearn.values import is_better, is_finite_number
 
@@ -47,6 +49,7 @@ class SweepProgress:
     max_epochs: int | None = None
     timeout: float | None = None                               # run.trial_timeout, to tell timeouts apart
     space_keys: list[str] = field(default_factory=list)
+    constraints: tuple[Any, ...] = ()                          # `constraints:`: a report breaking one is no best
     clock: Callable[[], float] = time.monotonic
     status: dict[str, str] = field(default_factory=dict)      # trial id → running/finished/...
     epochs: dict[str, int] = field(default_factory=dict)
@@ -65,7 +68,7 @@ class SweepProgress:
         self.status.setdefault(trial_id, RUNNING)
         self.epochs[trial_id] = int(result.get("training_iteration", 0) or 0)
         score = result.get(self.metric)
-        if result.get("diverged") or not is_finite_number(score):
+        if result.get("diverged") or not is_finite_number(score) or not is_feasible(result, self.constraints):
             return False
         better = is_better(score, self.best_score, self.mode)
         if better:
@@ -74,7 +77,8 @@ class SweepProgress:
         return better
 
     def end(self, trial_id: str, last_result: Mapping[str, Any], error: bool = False) -> None:
-        self.status[trial_id] = classify(last_result or {}, True if error else None, self.max_epochs, self.timeout)
+        status = classify(last_result or {}, True if error else None, self.max_epochs, self.timeout)
+        self.status[trial_id] = constrained_status(status, last_result or {}, self.constraints)
 
     def counts(self) -> dict[str, int]:
         out = {key: 0 for key in LABELS}

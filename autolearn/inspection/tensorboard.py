@@ -8,12 +8,13 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
 
+from autolearn.results.pareto import constrained_status
 from autolearn.results.status import classify
 from autolearn.values import is_better, is_finite_number
 
@@ -56,8 +57,10 @@ class TensorBoardCallback(Callback):
     """
 
     def __init__(self, logdir: str | Path, space: Mapping[str, Any] | list[str], metric: str = "val_accuracy",
-                 mode: str = "max", max_epochs: int | None = None, timeout: float | None = None) -> None:
+                 mode: str = "max", max_epochs: int | None = None, timeout: float | None = None,
+                 constraints: Sequence[Any] = ()) -> None:
         self.logdir = Path(logdir)
+        self.constraints = tuple(constraints)  # `constraints:` of the spec: a trial that breaks one is infeasible
         self.space: dict[str, Any] = dict(space) if isinstance(space, Mapping) else dict.fromkeys(space)
         self.space_keys = list(self.space)
         self.metric, self.mode, self.max_epochs, self.timeout = metric, mode, max_epochs, timeout
@@ -119,6 +122,7 @@ class TensorBoardCallback(Callback):
 
         last = dict(trial.last_result or {})
         status = classify(last, True if error else None, self.max_epochs, self.timeout)
+        status = constrained_status(status, last, getattr(self, "constraints", ()))  # getattr: pickled before it
         if not self._experiment_written:
             self._write_experiment(list(scalars(last)))
         writer = self._writer(trial)

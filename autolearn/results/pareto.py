@@ -9,7 +9,7 @@ is at least as good on every objective and strictly better on one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from autolearn.results.status import is_scored
@@ -66,18 +66,26 @@ def mark_infeasible(rows: Sequence[TrialRow], constraints: Sequence[ConstraintSp
     `infeasible` (errored, diverged... keep theirs: they failed first). Returns how many."""
     if not constraints:
         return 0
-    from autolearn.config.objectives import is_feasible
-
     count = 0
     for row in rows:
-        if row.status in FEASIBLE_STATUSES and not is_feasible(row.metrics, constraints):
-            row.status = INFEASIBLE
-            count += 1
+        status = constrained_status(row.status, row.metrics, constraints)
+        count += status != row.status
+        row.status = status
     for c in constraints:
         if rows and not any(c.metric in row.metrics for row in rows):
             log.warning("no trial reported %r, which constraints name: every trial that ended is infeasible; "
                         "report it, or drop the constraint", c.metric)
     return count
+
+
+def constrained_status(status: str, metrics: Mapping[str, Any], constraints: Sequence[ConstraintSpec]) -> str:
+    """`status` (from `status.classify`), or `infeasible` for a trial that ended with a score but
+    broke a constraint: the one rule for results.csv, TensorBoard HParams and live progress."""
+    if not constraints or status not in FEASIBLE_STATUSES:
+        return status
+    from autolearn.config.objectives import is_feasible
+
+    return status if is_feasible(metrics, constraints) else INFEASIBLE
 
 
 def front_summary(rows: Sequence[TrialRow], objectives: Sequence[MetricSpec]) -> list[dict[str, Any]]:

@@ -101,3 +101,14 @@ def test_metric_list_keeps_the_primary_as_metric_and_round_trips():
     assert again.objectives == exp.objectives and again.constraints == exp.constraints
     assert exp.with_overrides(name="other").objectives == exp.objectives
     assert exp.with_overrides(metric=MetricSpec("val_loss", "min")).objectives == (MetricSpec("val_loss", "min"),)
+
+
+def test_live_progress_never_calls_an_infeasible_report_best_and_ends_it_infeasible():
+    from autolearn.inspection.progress import SweepProgress
+
+    progress = SweepProgress(metric="val_accuracy", max_epochs=1, constraints=(ConstraintSpec("n_params", max=100),))
+    big = {"val_accuracy": 0.99, "n_params": 1000, "training_iteration": 1}
+    assert not progress.result("big", {}, big)
+    assert progress.result("small", {}, {**big, "val_accuracy": 0.5, "n_params": 10})
+    progress.end("big", big)
+    assert progress.status["big"] == "infeasible" and progress.best_trial == "small"
