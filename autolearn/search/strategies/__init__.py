@@ -56,11 +56,21 @@ def get_strategy(name: str | Callable[[], Strategy]) -> Strategy:
 
 def make_search(strategy: str | Callable[[], Strategy], space: SearchSpace, metric: str, mode: str,
                 seed: int | None = None, *, num_samples: int = 10, max_concurrent: int | None = None,
-                points_to_evaluate: Sequence[Mapping[str, Any]] = (), **options: Any) -> SearchPlan:
-    """Check and build a strategy in one call (the Python API; the runner does the same)."""
+                points_to_evaluate: Sequence[Mapping[str, Any]] = (), objectives: Sequence[Any] = (),
+                constraints: Sequence[Any] = (), **options: Any) -> SearchPlan:
+    """Check and build a strategy in one call (the Python API; the runner does the same).
+
+    `objectives` (MetricSpecs or `{name, mode}` dicts, the primary first: `metric`/`mode` are taken
+    from it) and `constraints` (ConstraintSpecs or dicts) are those of a spec's list `metric:` and
+    `constraints:`."""
+    from autolearn.config.objectives import read_constraints, read_objectives
+
+    specs = read_objectives(list(objectives)) if objectives else ()
+    if specs:
+        metric, mode = specs[0].name, specs[0].mode
     request = SearchRequest(space=space, metric=metric, mode=mode, num_samples=num_samples, seed=seed,
                             max_concurrent=max_concurrent, points_to_evaluate=tuple(points_to_evaluate),
-                            options=options)
+                            options=options, objectives=specs, constraints=read_constraints(list(constraints)))
     chosen = get_strategy(strategy)
     chosen.check(request)
     return chosen.build(request)
