@@ -93,19 +93,25 @@ def _interval(perturbation_interval: Any, max_t: int | None) -> int:
 
 def pbt(space: SearchSpace, max_t: int | None = None, perturbation_interval: int | None = None,
         quantile_fraction: float = 0.25, resample_probability: float = 0.25,
-        mutate: Sequence[str] | None = None) -> Any:
-    """Ray Tune's `PopulationBasedTraining` over the `mutate` parameters of `space`."""
+        mutate: Sequence[str] | None = None, synch: bool = False) -> Any:
+    """Ray Tune's `PopulationBasedTraining` over the `mutate` parameters of `space`.
+
+    `synch`: Ray's synchronous PBT, every trial waits for the whole population at each
+    perturbation; slower when trials differ in speed, but a trial that starts late (or runs on a
+    slower node) is still compared, where the asynchronous default may compare it with no one.
+    """
     from ray.tune.schedulers import PopulationBasedTraining
 
     names = mutate_names("pbt", space, mutate)
     return PopulationBasedTraining(
         time_attr=TIME_ATTR, perturbation_interval=_interval(perturbation_interval, max_t),
         hyperparam_mutations={n: _mutation(space[n]) for n in names}, quantile_fraction=quantile_fraction,
-        resample_probability=resample_probability, custom_explore_fn=KeepInSpace({n: space[n] for n in names}))
+        resample_probability=resample_probability, custom_explore_fn=KeepInSpace({n: space[n] for n in names}),
+        synch=synch)
 
 
 def pb2(space: SearchSpace, max_t: int | None = None, perturbation_interval: int | None = None,
-        quantile_fraction: float = 0.25, mutate: Sequence[str] | None = None) -> Any:
+        quantile_fraction: float = 0.25, mutate: Sequence[str] | None = None, synch: bool = False) -> Any:
     """Ray Tune's `PB2` (scikit-learn's GP, no GPy) over the numeric `mutate` ranges of `space`."""
     from ray.tune.schedulers.pb2 import PB2
 
@@ -114,7 +120,7 @@ def pb2(space: SearchSpace, max_t: int | None = None, perturbation_interval: int
     bounds: dict[str, Any] = {n: [p.low, p.high] for n, p in params.items() if isinstance(p, (FloatParam, IntParam))}
     return PB2(time_attr=TIME_ATTR, perturbation_interval=_interval(perturbation_interval, max_t),
                hyperparam_bounds=bounds, quantile_fraction=quantile_fraction,
-               custom_explore_fn=KeepInSpace(params))
+               custom_explore_fn=KeepInSpace(params), synch=synch)
 
 
 def check_options(name: str, given: Mapping[str, Any]) -> None:
@@ -128,6 +134,8 @@ def check_options(name: str, given: Mapping[str, Any]) -> None:
     if budget is not None and _interval(interval, budget) >= budget:
         raise ConfigError("scheduler.perturbation_interval", f"{_interval(interval, budget)} epochs leaves no "
                           f"perturbation inside the budget of a trial ({budget} epochs); lower it or train longer")
+    if not isinstance(given.get("synch", False), bool):
+        raise ConfigError("scheduler.synch", f"expected true or false, got {given['synch']!r}")
     for key, low, high, low_open in (("quantile_fraction", 0.0, 0.5, True), ("resample_probability", 0.0, 1.0, False)):
         value = given.get(key)
         if value is None:

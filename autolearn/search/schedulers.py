@@ -84,7 +84,7 @@ def check_scheduler(name: Any, options: Mapping[str, Any], max_t: int | None,
     if "space" in options:
         raise ConfigError("scheduler.space", "is the spec's own space section; remove it from scheduler")
     given = _options(factory, options, max_t, space)
-    check_kwargs(factory, given, "scheduler", owner=owner)
+    check_kwargs(factory, given, "scheduler", skip=("space",), owner=owner)
     if factory not in SCHEDULERS.values():
         return  # a user's factory: its arguments mean what it says, not what Ray's schedulers do
     if factory in (population.pbt, population.pb2):
