@@ -69,6 +69,19 @@ def test_pbt_clones_the_better_trial_and_trains_it_on_at_the_new_rate(storage):
     assert [s["epoch"] for s in schedule] == [1, 2, 3, 4] and schedule[-1]["lr"] != 1e-5
     assert (folder / "results.csv").read_text().splitlines()[0].count("hp/lr") == 1
     _check_tensorboard(folder, epochs=4)
+    _check_report(folder, sweep.hparam_schedule)
+
+
+def _check_report(folder: Path, schedules: dict[str, list[dict[str, Any]]]) -> None:
+    """The report draws each trial's rate per epoch: the same values `hparam_schedule` holds."""
+    from autolearn.inspection.report import write_report
+
+    report = write_report(folder)
+    (panel,) = report.plotted["hparam_schedule.png"]
+    assert panel["title"].startswith("lr")
+    assert panel["lines"] == {tid: ([float(s["epoch"]) for s in steps], [s["lr"] for s in steps])
+                              for tid, steps in schedules.items()}
+    assert "## Hyperparameter schedule" in report.markdown.read_text()
 
 
 def _check_tensorboard(folder: Path, epochs: int) -> None:

@@ -19,6 +19,9 @@ SECTIONS = (  # (file, heading, one line on how to read it)
     ("parallel_coordinates.png", "Parallel coordinates",
      "One line per trial through its hyperparameters, coloured by score (best drawn on top)."),
     ("score_vs_params.png", "Score against each hyperparameter", "Each dot is one trial's best score."),
+    ("hparam_schedule.png", "Hyperparameter schedule",
+     "Population-based training changed these while the trials trained: each trial's value at each epoch "
+     "(after an exploit, from the epoch of the donor's checkpoint on)."),
 )
 
 
