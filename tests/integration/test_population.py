@@ -1,5 +1,5 @@
 """Population-based training through real Ray Tune: pbt with the built-in trainable, pb2 with a
-user trainable that checkpoints. Two trials, three or four epochs, a few hundred synthetic rows.
+user trainable that checkpoints. Two trials, two or four epochs, a few hundred synthetic rows.
 
 The exploit's fine print (donor weights and optimizer state, the new rate in force) is checked
 exactly in tests/unit/training/test_exploit.py; here the same thing is seen from outside, in what
@@ -34,7 +34,7 @@ def _population(storage: str, name: str, scheduler: dict[str, Any], **changes: A
     spec: dict[str, Any] = {
         "name": name, "storage": storage,
         "task": {"dataset": {"name": "synthetic_classification", "n_samples": 300, "n_features": 6}},
-        "model": {"name": "mlp", "hidden_units": 8}, "train": {"epochs": 3, "optimizer": "momentum"},
+        "model": {"name": "mlp", "hidden_units": 8}, "train": {"epochs": 2, "optimizer": "momentum"},
         "metric": {"name": "val_loss", "mode": "min"},
         "space": {"lr": {"type": "float", "low": 1e-5, "high": 0.5, "log": True}},
         "search": {"strategy": "random", "num_samples": 2, "seed": 3,
@@ -66,9 +66,9 @@ def test_pbt_clones_the_better_trial_and_trains_it_on_at_the_new_rate(storage):
     assert clone[changed]["training_iteration"] >= 2
     assert clone[changed]["hp/lr"] in (pytest.approx(0.1 * 0.8), pytest.approx(0.1 * 1.2))  # the donor's, perturbed
     schedule = sweep.hparam_schedule[clone_id]
-    assert [s["epoch"] for s in schedule] == [1, 2, 3] and schedule[-1]["lr"] != 1e-5
+    assert [s["epoch"] for s in schedule] == [1, 2] and schedule[-1]["lr"] != 1e-5
     assert (folder / "results.csv").read_text().splitlines()[0].count("hp/lr") == 1
-    _check_tensorboard(folder, epochs=3)
+    _check_tensorboard(folder, epochs=2)
 
 
 def _check_tensorboard(folder: Path, epochs: int) -> None:
