@@ -70,3 +70,35 @@ def stop_at(max_t: int, at: int = 1) -> Any:
 
 def not_a_scheduler(max_t: int) -> dict[str, int]:
     return {"max_t": max_t}
+
+
+def never_checkpoints(config: dict[str, Any]) -> None:
+    """A user trainable that reports but never saves or reads a checkpoint: pbt/pb2 cannot clone it."""
+    import autolearn
+
+    for step in range(3):
+        autolearn.report({"score": config["lr"] * step})
+
+
+def checkpointing_trainable(config: dict[str, Any]) -> None:
+    """A user trainable that saves its step and reads it back, as pbt/pb2 need: `score` climbs by
+    `lr` per step, so a clone goes on from its donor's score with its own (mutated) rate."""
+    import json
+    import os
+    import tempfile
+
+    from ray import tune
+
+    import autolearn
+
+    step, score = 0, 0.0
+    checkpoint = autolearn.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder, open(os.path.join(folder, "state.json")) as f:
+            step, score = json.load(f)
+    while step < 4:
+        step, score = step + 1, score + config["lr"]
+        with tempfile.TemporaryDirectory() as folder:
+            with open(os.path.join(folder, "state.json"), "w") as f:
+                json.dump([step, score], f)
+            autolearn.report({"score": score, "step": step}, checkpoint=tune.Checkpoint.from_directory(folder))

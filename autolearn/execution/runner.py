@@ -18,6 +18,7 @@ from autolearn.errors import ConfigError, SweepError, SweepInterrupted
 from autolearn.execution.tuner import experiment_dir, make_tuner, search_plan, tensorboard_dir
 from autolearn.internals import ray_settings, result_grid_trials
 from autolearn.results import SweepResult, pick_best, storage, trial_row
+from autolearn.results.sweep import attach_schedules
 from autolearn.values import is_uri
 
 if TYPE_CHECKING:
@@ -40,7 +41,11 @@ def prepare_job(exp: Experiment) -> TrainJob:
     dataset, model, train = exp.builtin_sections()
     split = exp.task.split
     data = load_dataset(dataset.name, dict(dataset.params), split.test, split.validation, split.random_state)
-    job = TrainJob(data=data, model=model, train=train, resampling=plan_resampling(exp.task, data))
+    from autolearn.search.population import population_plan
+
+    mutable, sync_every = population_plan(exp) or ((), None)  # pbt/pb2: what changes, when to checkpoint
+    job = TrainJob(data=data, model=model, train=train, resampling=plan_resampling(exp.task, data),
+                   mutable=mutable, sync_every=sync_every)
     try:
         Evaluator(job, {}, torch.device("cpu"))  # the model only: see Evaluator
     except ConfigError:
@@ -212,6 +217,7 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
         rows.append(row)
         by_id[row.trial_id] = result
     rows.sort(key=lambda r: r.trial_id)
+    attach_schedules(rows, tensorboard_dir(exp).parent)  # pbt/pb2: each trial's hyperparameters by epoch
     if not rows:
         raise SweepError("the sweep ran no trial")
     from autolearn.execution.front import apply_objectives, score_front

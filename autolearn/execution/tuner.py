@@ -87,25 +87,31 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     from autolearn.execution.stopping import TrialStopper
     from autolearn.inspection.failures import FailureReporter
     from autolearn.inspection.tensorboard import TensorBoardCallback
+    from autolearn.search.population import population_plan
     from autolearn.search.schedulers import make_scheduler
 
+    population = population_plan(exp)  # (mutable names, interval) of a pbt/pb2 sweep, else None
     run_config = tune.RunConfig(
         name=exp.name, storage_path=storage_path(exp), verbose=int(ray_output),
-        callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
+        callbacks=[*schedule_recorder(exp, population),
+                   TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
                                        exp.metric.mode, exp.max_epochs, exp.run.trial_timeout,
                                        exp.constraints), *file_loggers(),
                    FailureReporter(exp.run.max_failures), *callbacks],
         # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
         # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
         # (ray-project/ray#27790); the second is the one that snapshot may still name.
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=exp.metric.name,
+        # A population sweep keeps every checkpoint: a paused trial may restore another trial's
+        # checkpoint of several epochs ago, which a top-2 rule could have deleted meanwhile.
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=None if population else 2,
+                                                checkpoint_score_attribute=exp.metric.name,
                                                 checkpoint_score_order=exp.metric.mode),
         failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
         stop=TrialStopper(exp.max_epochs, exp.run.trial_timeout),
     )
     tune_config = tune.TuneConfig(
         metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
-        scheduler=make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs),
+        scheduler=make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs, exp.space),
         # Reusing a worker needs its training thread back within seconds; a hung trial's never
         # comes back (training/watchdog.py), so with a time limit each trial gets a fresh worker.
         num_samples=plan.num_samples, reuse_actors=exp.run.trial_timeout is None,
@@ -113,6 +119,16 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     param_space = {**dict(exp.task.params), **plan.param_space}
     return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
                       run_config=run_config)
+
+
+def schedule_recorder(exp: Experiment, population: tuple[tuple[str, ...], int] | None) -> list[Any]:
+    """First among the callbacks, so TensorBoard and the files see the `hp/` values it adds; it
+    writes beside the TensorBoard folder (the experiment folder, or the staging one of a URI)."""
+    if population is None:
+        return []
+    from autolearn.inspection.hparam_schedule import HparamRecorder
+
+    return [HparamRecorder(population[0], tensorboard_dir(exp).parent)]
 
 
 def file_loggers() -> list[Any]:

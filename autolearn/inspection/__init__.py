@@ -12,6 +12,7 @@ from typing import Any
 
 _EXPORTS = {  # name → the module of this package that defines it
     "FailureReporter": "failures",
+    "HparamRecorder": "hparam_schedule",
     "ProgressCallback": "progress",
     "SweepProgress": "progress",
     "TensorBoardCallback": "tensorboard",

@@ -21,6 +21,10 @@ from autolearn.values import best_index, is_finite_number, plain
 _INTERNAL = {"timestamp", "time_this_iter_s", "time_since_restore", "iterations_since_restore", "pid",
              "hostname", "node_ip", "date", "done", "trial_id", "config", "checkpoint_dir_name",
              "should_checkpoint", "experiment_tag"}
+# A population sweep (pbt, pb2) reports the config in force at each epoch under this prefix
+# (`inspection/hparam_schedule.py`): `hp/lr` is the learning rate the trial trained that epoch with.
+HP_PREFIX = "hp/"
+SCHEDULE_FILE = "hparam_schedule.jsonl"  # one line per report: {"trial_id", "epoch", name: value, ...}
 
 
 @dataclass
@@ -37,6 +41,7 @@ class TrialRow:
     error: str = ""
     path: str = ""
     retries: int = 0                 # times Ray restarted the trial after a failure (from its checkpoint)
+    schedule: list[dict[str, Any]] = field(default_factory=list)  # pbt/pb2: {epoch, name: value} per report
 
     def as_flat(self, metric: str) -> dict[str, Any]:
         """The row as one flat dict; a hyperparameter the trial also reports (`lr`, which a schedule
@@ -93,6 +98,15 @@ class SweepResult:
         """The Pareto front's rows (several objectives; empty otherwise), in trial order."""
         front = set(self.pareto_ids)
         return [t for t in self.trials if t.trial_id in front]
+
+    @property
+    def hparam_schedule(self) -> dict[str, list[dict[str, Any]]]:
+        """Trial id → the hyperparameters in force at each reported epoch (`[{"epoch": 1, "lr": ..}, ..]`).
+
+        A population sweep (pbt, pb2) changes a trial's config as it trains, so its final `config`
+        is only the last step of a schedule; this is the whole schedule. Empty for other sweeps.
+        """
+        return {t.trial_id: [dict(step) for step in t.schedule] for t in self.trials if t.schedule}
 
     def status_counts(self) -> dict[str, int]:
         counts = {s: 0 for s in STATUSES}
@@ -185,6 +199,34 @@ def build_row(trial_id: str, last: Mapping[str, Any], config: Mapping[str, Any],
                     epochs=int(metrics.get("training_iteration", 0) or 0),
                     config={k: plain(v) for k, v in config.items() if k in space_keys}, metrics=shown,
                     best_score=best, best_epoch=best_epoch, error=_error_text(error), path=path)
+
+
+def attach_schedules(rows: Sequence[TrialRow], directory: str | Path) -> None:
+    """A population sweep's per-epoch hyperparameters (`inspection/hparam_schedule.py`) onto its rows."""
+    path = Path(directory) / SCHEDULE_FILE
+    if path.is_file():
+        schedules = read_schedules(path.read_text())
+        for row in rows:
+            row.schedule = schedules.get(row.trial_id, [])
+
+
+def read_schedules(text: str) -> dict[str, list[dict[str, Any]]]:
+    """Trial id → its schedule, from `hparam_schedule.jsonl`: one step per epoch, in epoch order.
+
+    An exploit restarts a trial at its donor's epoch, so an epoch can be reported twice; the later
+    report wins: the schedule is what the trial's final weights trained with from the last exploit
+    on (before it, the weights were the donor's, trained as the donor's own schedule says).
+    """
+    steps: dict[str, dict[int, dict[str, Any]]] = {}
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+        trial_id = str(record.pop("trial_id", ""))
+        epoch = int(record.get("epoch", 0))
+        steps.setdefault(trial_id, {})[epoch] = record
+    return {tid: [by_epoch[e] for e in sorted(by_epoch)] for tid, by_epoch in steps.items()}
 
 
 def trial_row(result: Any, metric: str, mode: str, space_keys: Sequence[str], max_epochs: int | None,

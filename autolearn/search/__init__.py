@@ -10,6 +10,7 @@ from __future__ import annotations
 from autolearn.config.validation import register_check
 from autolearn.search.checks import check_search
 from autolearn.search.encoding import Dimension, SpaceEncoding, dimension
+from autolearn.search.population import check_population
 from autolearn.search.schedulers import SCHEDULERS, make_scheduler
 from autolearn.search.strategies import STRATEGIES, SearchPlan, SearchRequest, Strategy, get_strategy, make_search
 
@@ -17,3 +18,4 @@ __all__ = ["SCHEDULERS", "STRATEGIES", "Dimension", "SearchPlan", "SearchRequest
            "dimension", "get_strategy", "make_scheduler", "make_search"]
 
 register_check("search", check_search)
+register_check("population", check_population)

@@ -13,4 +13,4 @@ if TYPE_CHECKING:
 def check_search(exp: Experiment) -> None:
     """The strategy can honour the space and its options; the scheduler's options fit the budget."""
     get_strategy(exp.search.strategy).check(SearchRequest.from_experiment(exp))
-    check_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs)
+    check_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs, exp.space)

@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from autolearn.config.plugins import accepted_kwargs, check_kwargs, resolve
+from autolearn.config.space import SearchSpace
 from autolearn.errors import ConfigError
+from autolearn.search import population
 
 TIME_ATTR = "training_iteration"
 
@@ -47,6 +49,8 @@ SCHEDULERS: dict[str, Callable[..., Any]] = {
     "asha": _asha,
     "hyperband": _hyperband,
     "median": _median,
+    "pbt": population.pbt,  # population-based training: search/population.py
+    "pb2": population.pb2,
 }
 FIELD = "scheduler.name"
 
@@ -59,22 +63,33 @@ def _factory(name: Any) -> tuple[Callable[..., Any], str]:
     return factory, f"scheduler {label}"
 
 
-def _options(factory: Callable[..., Any], options: Mapping[str, Any], max_t: int | None) -> dict[str, Any]:
+def _options(factory: Callable[..., Any], options: Mapping[str, Any], max_t: int | None,
+             space: SearchSpace | None = None) -> dict[str, Any]:
     """The options with `max_t` filled from the spec's epochs when the factory takes it (without
-    epochs, i.e. a user trainable, a factory that needs max_t says so through `check_kwargs`)."""
+    epochs, i.e. a user trainable, a factory that needs max_t says so through `check_kwargs`), and
+    the spec's `space` for a factory that takes one (pbt, pb2: what may mutate, within which bounds)."""
     given = dict(options)
-    if max_t is not None and "max_t" in (accepted_kwargs(factory) or ()):
+    accepted = accepted_kwargs(factory) or ()
+    if max_t is not None and "max_t" in accepted:
         given.setdefault("max_t", max_t)
+    if "space" in accepted:
+        given["space"] = space if space is not None else SearchSpace()
     return given
 
 
-def check_scheduler(name: Any, options: Mapping[str, Any], max_t: int | None) -> None:
+def check_scheduler(name: Any, options: Mapping[str, Any], max_t: int | None,
+                    space: SearchSpace | None = None) -> None:
     """Load-time checks: known name or importable factory, known options, a grace period that fits."""
     factory, owner = _factory(name)
-    given = _options(factory, options, max_t)
-    check_kwargs(factory, given, "scheduler", owner=owner)
+    if "space" in options:
+        raise ConfigError("scheduler.space", "is the spec's own space section; remove it from scheduler")
+    given = _options(factory, options, max_t, space)
+    check_kwargs(factory, given, "scheduler", skip=("space",), owner=owner)
     if factory not in SCHEDULERS.values():
         return  # a user's factory: its arguments mean what it says, not what Ray's schedulers do
+    if factory in (population.pbt, population.pb2):
+        population.check_options(name, given)
+        return
     for key in ("max_t", "grace_period", "brackets", "min_samples_required"):
         if key in given and (isinstance(given[key], bool) or not isinstance(given[key], int) or given[key] < 1):
             raise ConfigError(f"scheduler.{key}", f"must be a whole number >= 1, got {given[key]!r}")
@@ -88,13 +103,14 @@ def check_scheduler(name: Any, options: Mapping[str, Any], max_t: int | None) ->
                           f"the budget of a trial (max_t = {budget} epochs); lower it or train longer")
 
 
-def make_scheduler(name: Any, options: Mapping[str, Any], max_t: int | None) -> Any:
+def make_scheduler(name: Any, options: Mapping[str, Any], max_t: int | None,
+                   space: SearchSpace | None = None) -> Any:
     """The Ray Tune scheduler; a user's factory must return one (a `TrialScheduler`)."""
     from ray.tune.schedulers import TrialScheduler
 
-    check_scheduler(name, options, max_t)
+    check_scheduler(name, options, max_t, space)
     factory, owner = _factory(name)
-    scheduler = factory(**_options(factory, options, max_t))
+    scheduler = factory(**_options(factory, options, max_t, space))
     if not isinstance(scheduler, TrialScheduler):
         raise ConfigError(FIELD, f"{owner} returned a {type(scheduler).__name__}, not a Ray Tune TrialScheduler")
     return scheduler

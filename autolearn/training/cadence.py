@@ -15,15 +15,18 @@ AUTO_INTERVAL_S = 10.0
 
 
 class Cadence:
-    """`due(epoch)` after each epoch: whether to checkpoint it. `every` is N epochs or 'auto'."""
+    """`due(epoch)` after each epoch: whether to checkpoint it. `every` is N epochs or 'auto';
+    `sync_every` (PBT's perturbation interval) adds its multiples, whatever `every` says."""
 
-    def __init__(self, every: int | str, epochs: int) -> None:
-        self.every, self.epochs = every, epochs
+    def __init__(self, every: int | str, epochs: int, sync_every: int | None = None) -> None:
+        self.every, self.epochs, self.sync_every = every, epochs, sync_every
         self.last = time.monotonic()
 
     def due(self, epoch: int) -> bool:
         if epoch >= self.epochs:
             return True
+        if self.sync_every and epoch % self.sync_every == 0:
+            return True  # a population sweep clones trials from the checkpoints of these epochs
         if self.every != "auto":
             return epoch % int(self.every) == 0
         now = time.monotonic()

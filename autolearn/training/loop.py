@@ -28,6 +28,10 @@ class TrainJob:
     model: ModelSpec
     train: TrainSpec
     resampling: Any = None  # training.cv.Resampling: the folds/repeats of task.cv, None for one split
+    # Population-based training (search/population.py): the settings an exploit may change, and the
+    # epochs (every `sync_every`) at which a checkpoint must exist for a better trial to be cloned.
+    mutable: tuple[str, ...] = ()
+    sync_every: int | None = None
 
 
 def split_config(job: TrainJob, config: Mapping[str, Any]) -> tuple[TrainSpec, dict[str, Any]]:
@@ -36,6 +40,29 @@ def split_config(job: TrainJob, config: Mapping[str, Any]) -> tuple[TrainSpec, d
     model_over = {k: v for k, v in config.items() if k not in TRAIN_TUNABLE}
     settings = replace(job.train, **train_over)
     return settings, {**job.model.params, **model_over}
+
+
+# Optimizer settings a config sets and an exploit must keep (the learning rate is handled apart:
+# a schedule has moved it since the start).
+_GROUP_SETTINGS = ("momentum", "weight_decay")
+_RATES = ("lr", "initial_lr", "max_lr", "min_lr")  # every rate torch's schedules keep in a param group
+
+
+def _build(job: TrainJob, params: dict[str, Any], input_shape: tuple[int, ...], n_outputs: int) -> nn.Module:
+    """The model; when dropout may mutate, always with its Dropout modules (a builder leaves them out
+    at p = 0), so a checkpoint of any dropout loads into any other and `p` is set afterwards."""
+    if "dropout" not in getattr(job, "mutable", ()) or "dropout" not in params:
+        return build_model(job.model.name, params, input_shape, n_outputs)
+    model = build_model(job.model.name, {**params, "dropout": 0.5}, input_shape, n_outputs)
+    set_dropout(model, float(params["dropout"]))
+    return model
+
+
+def set_dropout(model: nn.Module, p: float) -> None:
+    """Every dropout module's probability (they hold no weights: changing `p` is all there is)."""
+    for module in model.modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd):
+            module.p = p
 
 
 class Evaluator:
@@ -52,7 +79,7 @@ class Evaluator:
         data = job.data
         self.binary = data.n_outputs == 1
         self.device = device
-        self.model = build_model(job.model.name, model_params, data.input_shape, data.n_outputs).to(device)
+        self.model = _build(job, model_params, data.input_shape, data.n_outputs).to(device)
         self.loss_fn: nn.Module = nn.BCEWithLogitsLoss() if self.binary else nn.CrossEntropyLoss()
 
     def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,10 +143,20 @@ class Fitter(Evaluator):
 
     def state(self, epoch: int) -> dict[str, Any]:
         return {"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict(), "generator": self.generator.get_state()}
+                "schedule": self.schedule.state_dict(), "generator": self.generator.get_state(),
+                "lr_base": float(self.settings.lr)}
 
     def load_state(self, state: Mapping[str, Any]) -> int:
-        """Restore a checkpoint's state; returns the epoch it was taken after."""
+        """Restore a checkpoint's state; returns the epoch it was taken after.
+
+        The checkpoint may be another trial's (a population exploit) taken under other settings:
+        the weights and the optimizer's state (momentum buffers, Adam's moments, the schedule's
+        position) come from it, but the settings in force are this config's. torch's
+        `load_state_dict` would bring back the checkpoint's rate, momentum and weight decay with
+        the state, so they are put back: the rate as this config's `lr` times however far the
+        schedule had moved the checkpoint's own base rate (1 for `constant`).
+        """
+        fresh = [{k: g[k] for k in _GROUP_SETTINGS if k in g} for g in self.optimizer.param_groups]
         self.model.load_state_dict(state["model"])
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -127,7 +164,22 @@ class Fitter(Evaluator):
             self.schedule.load_state_dict(state["schedule"])
         if "generator" in state:
             self.generator.set_state(state["generator"])
+        self._apply_settings(fresh, float(state.get("lr_base", self.settings.lr)))
         return int(state.get("epoch", 0))
+
+    def _apply_settings(self, fresh: list[dict[str, Any]], old_base: float) -> None:
+        new_base = float(self.settings.lr)
+
+        def rebased(rate: float) -> float:
+            return new_base * (rate / old_base) if old_base else new_base
+
+        for group, kept in zip(self.optimizer.param_groups, fresh):
+            group.update(kept)
+            for key in _RATES:
+                if isinstance(group.get(key), float):
+                    group[key] = rebased(group[key])
+        if isinstance(getattr(self.schedule, "base_lrs", None), list):
+            self.schedule.base_lrs = [rebased(b) for b in self.schedule.base_lrs]
 
 
 def evaluate_on_test(job: TrainJob, config: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, float]:

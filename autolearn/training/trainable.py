@@ -101,7 +101,7 @@ def _train(config: Mapping[str, Any], job: TrainJob, report: Callable[..., None]
             start = fitter.load_state(load_checkpoint_state(directory))
     where = {**placement(), **_costs(fitter)}
     epochs = fitter.settings.epochs
-    cadence = Cadence(job.train.checkpoint_every, epochs)
+    cadence = Cadence(job.train.checkpoint_every, epochs, getattr(job, "sync_every", None))
     for epoch in range(start + 1, epochs + 1):
         lr = fitter.lr
         began = time.perf_counter()

@@ -20,6 +20,7 @@ from autolearn.inspection.report.plots import (
     plot_parallel_coordinates,
     plot_score_vs_params,
 )
+from autolearn.inspection.report.schedule import hparam_schedules, plot_hparam_schedule
 
 __all__ = ["Report", "SweepData", "load_sweep", "write_report", "hyperparameter_importance"]
 
@@ -60,6 +61,10 @@ def write_report(experiment_dir: str | Path, out_dir: str | Path | None = None) 
         if has_scores or name == "learning_curves.png":
             plotted[name] = plot(data, out / name)
             images[name] = out / name
+    schedules = hparam_schedules(data)  # pbt/pb2: each trial's hyperparameters over epochs
+    if schedules:
+        plotted["hparam_schedule.png"] = plot_hparam_schedule(data, schedules, out / "hparam_schedule.png")
+        images["hparam_schedule.png"] = out / "hparam_schedule.png"
     importance = hyperparameter_importance(data)
     if importance.values:
         plotted["importance.png"] = plot_importance(importance.values, importance.method, out / "importance.png")

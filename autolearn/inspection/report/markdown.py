@@ -22,6 +22,9 @@ SECTIONS = (  # (file, heading, one line on how to read it)
     ("pareto_front.png", "Pareto front",
      "The primary objective against each other one: blue trials are on the front (no other trial is at least "
      "as good on every objective and better on one), red crosses broke a constraint."),
+    ("hparam_schedule.png", "Hyperparameter schedule",
+     "Population-based training changed these while the trials trained: each trial's value at each epoch "
+     "(after an exploit, from the epoch of the donor's checkpoint on)."),
 )
 
 

@@ -129,7 +129,45 @@ CASES = [
      "constraints[0].below: unknown key"),
     ("fused-cost-objective", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.fuse", 2),
      "metric", [{"name": "val_accuracy"}, {"name": "latency_ms", "mode": "min"}])), [], "measures no per-model cost"),
+    # Population-based training (search/population.py): pairings that cannot work.
+    ("pbt-with-grid", lambda t: _pbt(t, {"search.strategy": "grid",
+                                         "space.lr": {"type": "choice", "values": [0.01, 0.1]}}), [],
+     "search.strategy"),
+    ("pbt-with-tpe", lambda t: _pbt(t, {"search.strategy": "tpe"}), [], "search.strategy: pbt draws"),
+    ("pb2-with-gp", lambda t: _pbt(t, {"search.strategy": "gp", "scheduler.name": "pb2"}), [], "search.strategy"),
+    ("pbt-fused", lambda t: _pbt(t, {"search.fuse": 2}), [], "search.fuse"),
+    ("pbt-population-of-one", lambda t: _pbt(t, {"search.num_samples": 1}), [], "search.num_samples"),
+    ("pbt-with-cv", lambda t: _pbt(t, {"task.cv": 2}), [], "task.cv"),
+    ("pb2-mutates-a-choice", lambda t: _pbt(t, {"scheduler.name": "pb2", "scheduler.mutate": ["lr", "batch_size"],
+                                                "space.batch_size": {"type": "choice", "values": [16, 32]}}), [],
+     "scheduler.mutate: pb2 models numeric ranges"),
+    ("pbt-mutates-unknown", lambda t: _pbt(t, {"scheduler.mutate": ["dropout"]}), [], "scheduler.mutate"),
+    ("pbt-mutates-nothing", lambda t: _pbt(t, {"space": {"hidden_units": {"type": "int", "low": 4, "high": 8}}}), [],
+     "scheduler.mutate"),
+    ("pbt-interval-at-budget", lambda t: _pbt(t, {"scheduler.perturbation_interval": 2}), [],
+     "scheduler.perturbation_interval"),
+    ("pbt-quantile-above-half", lambda t: _pbt(t, {"scheduler.quantile_fraction": 0.75}), [],
+     "scheduler.quantile_fraction"),
+    ("pb2-resample-probability", lambda t: _pbt(t, {"scheduler.name": "pb2", "scheduler.resample_probability": 0.5}),
+     [], "scheduler.resample_probability"),
+    ("pbt-trainable-never-checkpoints", lambda t: _pbt_user(t, "custom_plugins:never_checkpoints"), [],
+     "task.trainable: pbt restarts trials"),
 ]
+
+
+def _pbt(tmp: Path, changes: dict) -> str:
+    """The base spec with `scheduler: pbt` and `changes` (dotted field → value)."""
+    data = _set(_base(tmp / "runs"), "scheduler", {"name": "pbt"})
+    for dotted, value in changes.items():
+        data = _set(data, dotted, value)
+    return yaml.safe_dump(data)
+
+
+def _pbt_user(tmp: Path, trainable: str) -> str:
+    data = {"name": "bad", "storage": str(tmp / "runs"), "task": {"trainable": trainable},
+            "metric": {"name": "score", "mode": "max"}, "space": _base(tmp)["space"],
+            "search": {"strategy": "random", "num_samples": 2}, "scheduler": {"name": "pbt", "max_t": 3}}
+    return yaml.safe_dump(data)
 
 
 def _alias_bomb() -> str:
