@@ -3,7 +3,7 @@
 With `when:` conditions only the active combinations are enumerated: a parameter takes values only
 where its condition holds and is absent from the config elsewhere (`active_combinations`). Ray's
 `grid_search` can only cross every key with every other, so a conditional grid hands Ray the
-combinations themselves, as the generator's points over an empty space.
+combinations themselves, through a searcher that hands out a fixed list (`fixed.py`).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 from autolearn.config.conditions import active_combinations
 from autolearn.config.space import MAX_GRID_POINTS
 from autolearn.errors import ConfigError
-from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy
+from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy, limit_concurrency
 
 
 class GridSearch(Strategy):
@@ -59,10 +59,11 @@ class GridSearch(Strategy):
                           + max(request.num_samples - len(request.points_to_evaluate), 0) * size)
 
     def _build_conditional(self, request: SearchRequest) -> SearchPlan:
-        from ray.tune.search.basic_variant import BasicVariantGenerator
+        from autolearn.search.strategies.fixed import FixedSearcher
 
         given = [dict(p) for p in request.points_to_evaluate]
         # As for a plain grid: each warm-start point is one trial and replaces one pass over the grid.
-        points = given + self.combinations(request) * max(request.num_samples - len(given), 0)
-        generator = BasicVariantGenerator(max_concurrent=request.max_concurrent or 0, points_to_evaluate=points)
-        return SearchPlan(param_space={}, num_samples=len(points), search_alg=generator, expected_trials=len(points))
+        configs = given + self.combinations(request) * max(request.num_samples - len(given), 0)
+        searcher = FixedSearcher(configs, request.metric, request.mode)
+        return SearchPlan(param_space={}, num_samples=len(configs), expected_trials=len(configs),
+                          search_alg=limit_concurrency(searcher, request.max_concurrent))

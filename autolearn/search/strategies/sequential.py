@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from autolearn.config.conditions import active_combinations, resolve
 from autolearn.config.space import GridParam, SearchSpace, as_number
 from autolearn.errors import ConfigError, allowed
+from autolearn.search.encoding import SpaceEncoding
 from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy, limit_concurrency
 from autolearn.values import is_finite_number, plain
 
@@ -122,6 +123,10 @@ def cross_grid(request: SearchRequest, make: Callable[[SearchSpace, int | None, 
         points = [{k: v for k, v in p.items() if k in rest} for p in request.points_to_evaluate
                   if all(p.get(k, v) == v for k, v in combo.items())]
         seed = None if request.seed is None else request.seed + i
+        if not SpaceEncoding(rest).searched:  # nothing left to model under this combination
+            from autolearn.search.strategies.random_searcher import ConditionalRandomSearcher
+
+            return ConditionalRandomSearcher(rest, request.metric, request.mode, points_to_evaluate=points)
         return make(rest, seed, points)
 
     searchers = [searcher_for(i, combo) for i, combo in enumerate(combos)]

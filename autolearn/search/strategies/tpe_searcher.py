@@ -24,7 +24,7 @@ from hyperopt import hp
 from ray.tune.search.hyperopt import HyperOptSearch
 
 from autolearn.config.space import SearchSpace
-from autolearn.internals import HyperOptResultHook
+from autolearn.internals import HyperOptResultHook, hyperopt_complete_points
 from autolearn.search.encoding import INDEXED, Dimension, SpaceEncoding
 from autolearn.search.strategies.sequential import score_of
 from autolearn.search.strategies.tpe_tree import Tree
@@ -69,6 +69,8 @@ class TPESearcher(HyperOptResultHook, HyperOptSearch):
         super().__init__(space=hp_space, metric=metric, mode=mode,
                          points_to_evaluate=points or None, n_initial_points=n_initial_points,
                          random_state_seed=seed, gamma=gamma)
+        if self._tree is not None and points:
+            hyperopt_complete_points(self, self._tree.labels)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if not self._encoding.searched:  # a grid combination that leaves nothing active to search
