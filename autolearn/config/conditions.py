@@ -122,11 +122,14 @@ def prune(config: Mapping[str, Any], names: Iterable[str], conditions: Mapping[s
     return {**{n: kept[n] for n in names if n in kept}, **{k: v for k, v in kept.items() if k not in names}}
 
 
-def active_combinations(values: Mapping[str, list[Any]], conditions: Mapping[str, Condition]) -> list[dict[str, Any]]:
+def active_combinations(values: Mapping[str, list[Any]], conditions: Mapping[str, Condition],
+                        limit: int | None = None) -> list[dict[str, Any]]:
     """Every combination of the finite `values` where only active parameters take a value.
 
     Parents come first, so each partial combination decides its children: an inactive parameter
-    neither multiplies the count nor appears in the combination (no duplicates to remove).
+    neither multiplies the count nor appears in the combination (no duplicates to remove). The
+    count never shrinks as parameters are added, so past `limit` the enumeration stops early and
+    returns a partial list longer than `limit` (a typo'd range must not exhaust memory first).
     """
     combos: list[dict[str, Any]] = [{}]
     for name in order(values, conditions):
@@ -136,6 +139,8 @@ def active_combinations(values: Mapping[str, list[Any]], conditions: Mapping[str
                 grown.append(combo)
             else:
                 grown += [{**combo, name: v} for v in values[name]]
+            if limit is not None and len(grown) > limit:
+                return grown
         combos = grown
     return [{n: c[n] for n in values if n in c} for c in combos]
 

@@ -31,16 +31,20 @@ class GridSearch(Strategy):
                                   f"continuous {param.kind} range; give it `step`, or make it "
                                   "{type: grid, values: [...]}, or use strategy random/tpe/gp")
             sizes.append(len(values))
-        total = len(self.combinations(request)) if request.space.conditions else math.prod(sizes)
-        if total > MAX_GRID_POINTS:
+        total = math.prod(sizes)
+        if request.space.conditions and total > MAX_GRID_POINTS:  # inactive values may bring it under
+            if len(self.combinations(request, limit=MAX_GRID_POINTS)) > MAX_GRID_POINTS:
+                raise ConfigError("space", f"the grid has more than {MAX_GRID_POINTS} active combinations; "
+                                  "narrow the ranges or use a sampling strategy")
+        elif total > MAX_GRID_POINTS:
             raise ConfigError("space", f"the grid has {total} combinations (more than {MAX_GRID_POINTS}); "
                               "narrow the ranges or use a sampling strategy")
 
     @staticmethod
-    def combinations(request: SearchRequest) -> list[dict]:
-        """The active combinations of a conditional space, in space order."""
+    def combinations(request: SearchRequest, limit: int | None = None) -> list[dict]:
+        """The active combinations of a conditional space, in space order (past `limit`: a part)."""
         grids = {name: p.grid_values() or [] for name, p in request.space.items()}
-        return active_combinations(grids, request.space.conditions)
+        return active_combinations(grids, request.space.conditions, limit)
 
     def build(self, request: SearchRequest) -> SearchPlan:
         from ray import tune

@@ -93,6 +93,18 @@ def test_grid_enumerates_only_the_active_combinations() -> None:
     assert len(drive("grid", space, 2)) == 2 * expected  # num_samples repeats the grid
 
 
+def test_a_conditional_grid_is_limited_by_its_active_combinations() -> None:
+    """Flat, 3 × 200 × 200 = 120,000 combinations; active, 2 + 200 × 200: refused without listing
+    them all. With the children under different parent values, 401 active: allowed."""
+    many = {"type": "int", "low": 1, "high": 200}
+    space = {"p": {"type": "choice", "values": ["a", "b", "c"]},
+             "x": {**many, "when": {"p": "a"}}, "y": {**many, "when": {"p": "a"}}}
+    with pytest.raises(ConfigError, match="more than 10000 active combinations"):
+        make_search("grid", SearchSpace.from_dict(space), "score", "max")
+    space["y"]["when"] = {"p": "b"}  # 200 + 200 + 1 active, 40,000 flat
+    assert make_search("grid", SearchSpace.from_dict(space), "score", "max", num_samples=1).expected_trials == 401
+
+
 @pytest.mark.parametrize("strategy", ["random", "tpe", "gp"])
 def test_grid_parents_split_the_search(strategy: str) -> None:
     """A grid parent is crossed with the search: each grid value's searcher sees only its children,
