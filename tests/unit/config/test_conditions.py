@@ -100,3 +100,18 @@ def test_a_choice_parent_may_hold_any_value_type() -> None:
     space = SearchSpace({"flag": ChoiceParam((True, False)), "x": FloatParam(0, 1)}, {"x": {"flag": True}})
     assert space.prune({"flag": False, "x": 0.5}) == {"flag": False}
     assert space.prune({"flag": True, "x": 0.5}) == {"flag": True, "x": 0.5}
+
+
+def test_the_builtin_loop_fills_an_inactive_parameter_from_the_spec() -> None:
+    """An inactive parameter is absent from the config; the loop's settings then hold train's value
+    (and a model argument its `model:` value), as for any key the space does not search."""
+    from types import SimpleNamespace
+
+    from autolearn.config.sections import ModelSpec, TrainSpec
+    from autolearn.training.loop import split_config
+
+    job = SimpleNamespace(train=TrainSpec(momentum=0.8), model=ModelSpec(params={"hidden_units": 32, "dropout": 0.1}))
+    settings, model = split_config(job, {"optimizer": "sgd", "lr": 0.01})  # type: ignore[arg-type]
+    assert settings.optimizer == "sgd" and settings.momentum == 0.8 and model["dropout"] == 0.1
+    settings, model = split_config(job, {"optimizer": "momentum", "momentum": 0.95, "dropout": 0.3})  # type: ignore[arg-type]
+    assert settings.momentum == 0.95 and model["dropout"] == 0.3
