@@ -203,6 +203,25 @@ class HyperOptResultHook:
         raise NotImplementedError
 
 
+def hyperopt_complete_points(searcher: Any, labels: Any) -> None:
+    """Give the warm-start trials of Ray's `HyperOptSearch` every label of a nested space.
+
+    hyperopt's `generate_trials_to_calculate` (which Ray calls for `points_to_evaluate`) records
+    only the labels a point gives; its TPE (0.3) then looks up every label of the space in each
+    trial's `misc.idxs` and fails on a conditional one the point left out. Trials hyperopt makes
+    itself list such labels with no values, so the points get the same. Ray keeps the trials in the
+    private `_hpopt_trials`, hyperopt the documents in the private `_dynamic_trials`: both here.
+    """
+    trials = getattr(searcher, "_hpopt_trials", None)
+    if trials is None:
+        return
+    for doc in trials._dynamic_trials:
+        for key in ("idxs", "vals"):
+            for label in labels:
+                doc["misc"][key].setdefault(label, [])
+    trials.refresh()
+
+
 def bayes_opt_gp(optimizer: Any) -> Any:
     """The Gaussian-process regressor of a `bayes_opt.BayesianOptimization` (private `_gp`), for
     `acquisition_function.suggest(gp=...)`, which takes it as an argument but has no public getter."""

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from autolearn.config.conditions import Condition, active_combinations, check_conditions, parse_when, prune
 from autolearn.errors import ConfigError, allowed
 from autolearn.values import plain
 
@@ -250,45 +251,75 @@ def param_from_dict(data: Any, path: str) -> Param:
 
 
 class SearchSpace(Mapping[str, Param]):
-    """An ordered, immutable mapping of parameter name → `Param`."""
+    """An ordered, immutable mapping of parameter name → `Param`, with the `when:` conditions
+    that make some parameters exist only under others (`config/conditions.py`)."""
 
-    def __init__(self, params: Mapping[str, Param] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Param] | None = None,
+                 conditions: Mapping[str, Condition | Mapping[str, Any]] | None = None) -> None:
         self._params: dict[str, Param] = dict(params or {})
         for name, p in self._params.items():
             if not isinstance(p, Param):
                 raise ConfigError(f"space.{name}", f"expected a Param (FloatParam, IntParam, ...), got {p!r}")
+        self.conditions: dict[str, Condition] = {
+            str(name): parse_when(c, f"space.{name}.when") for name, c in (conditions or {}).items()}
+        check_conditions(self._params, self.conditions)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "space") -> SearchSpace:
         if data is None:
             return cls()
+        if isinstance(data, SearchSpace):
+            return data
         if not isinstance(data, Mapping):
             raise ConfigError(path, f"expected a mapping of name → parameter, got {data!r}")
         params: dict[str, Param] = {}
+        conditions: dict[str, Condition] = {}
         for name, spec in data.items():
+            if isinstance(spec, Mapping) and "when" in spec:
+                conditions[str(name)] = parse_when(spec["when"], f"{path}.{name}.when")
+                spec = {k: v for k, v in spec.items() if k != "when"}
             if isinstance(spec, Param):
                 params[str(name)] = spec
             else:
                 params[str(name)] = param_from_dict(spec, f"{path}.{name}")
-        return cls(params)
+        return cls(params, conditions)
+
+    def with_params(self, params: Mapping[str, Param]) -> SearchSpace:
+        """The same conditions over changed parameters (a resolved `lr: {auto: true}`, a scaled range)."""
+        return SearchSpace(params, {n: c for n, c in self.conditions.items() if n in params})
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        return {name: p.to_dict() for name, p in self._params.items()}
+        return {name: {**p.to_dict(), **({"when": self.conditions[name].to_dict()} if name in self.conditions
+                                         else {})} for name, p in self._params.items()}
 
     def to_tune(self) -> dict[str, Any]:
-        """Ray Tune's `param_space` form, for the strategies that sample through Ray's generator."""
+        """Ray Tune's `param_space` form, for the strategies that sample through Ray's generator
+        (an unconditional space only: Ray's generator samples every key)."""
         return {name: p.to_tune() for name, p in self._params.items()}
 
     def grid_size(self) -> int:
-        """How many combinations the `grid` parameters alone make (1 when there are none)."""
+        """How many combinations the `grid` parameters alone make (1 when there are none); with
+        conditions, only the combinations where every grid parameter given a value is active."""
+        grids = {n: list(p.values) for n, p in self._params.items() if isinstance(p, GridParam)}
+        if self.conditions:
+            return len(active_combinations(grids, {n: c for n, c in self.conditions.items() if n in grids}))
         size = 1
-        for p in self._params.values():
-            if isinstance(p, GridParam):
-                size *= len(p.values)
+        for values in grids.values():
+            size *= len(values)
         return size
 
+    def prune(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """`config` without the parameters its own values make inactive (other keys are kept)."""
+        return prune(config, self._params, self.conditions) if self.conditions else dict(config)
+
     def contains(self, config: Mapping[str, Any]) -> bool:
-        return all(name in config and p.contains(config[name]) for name, p in self._params.items())
+        """Every active parameter present and in range, every inactive one absent."""
+        pruned = self.prune(config)
+        for name, p in self._params.items():
+            active = name not in self.conditions or self.conditions[name].holds(pruned)
+            if active != (name in config) or (active and not p.contains(config[name])):
+                return False
+        return True
 
     def __getitem__(self, name: str) -> Param:
         return self._params[name]
@@ -300,7 +331,10 @@ class SearchSpace(Mapping[str, Param]):
         return len(self._params)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, SearchSpace) and self._params == other._params
+        return (isinstance(other, SearchSpace) and self._params == other._params
+                and self.conditions == other.conditions)
 
     def __repr__(self) -> str:
+        if self.conditions:
+            return f"SearchSpace({self._params!r}, conditions={self.conditions!r})"
         return f"SearchSpace({self._params!r})"

@@ -41,7 +41,9 @@ def run_name(trial_id: str, config: Mapping[str, Any], keys: list[str]) -> str:
     short = trial_id.rsplit("_", 1)[-1]
     parts = []
     for key in keys[:4]:
-        value = config.get(key)
+        if key not in config:  # inactive in this trial (`when:`)
+            continue
+        value = config[key]
         if isinstance(value, float):
             value = f"{value:.3g}"
         parts.append(f"{key}={value}".replace("/", "-"))  # a slash would nest the run

@@ -161,9 +161,10 @@ class SpaceEncoding:
         return sum(d.width for d in self.searched.values())
 
     def complete(self, searched: Mapping[str, Any]) -> dict[str, Any]:
-        """Decoded values of the searched parameters → a full config in space order."""
-        return {name: searched[name] if name in self.searched else d.constant_value
-                for name, d in self.dimensions.items()}
+        """Decoded values of the searched parameters → a full config in space order (a searched
+        parameter left out, inactive under a `when:` condition, stays out)."""
+        return {name: searched.get(name, d.constant_value)
+                for name, d in self.dimensions.items() if name in searched or name not in self.searched}
 
     def encode(self, config: Mapping[str, Any]) -> dict[str, float | int]:
         """A config → each searched parameter's place on its line."""

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from autolearn.config.sections import TrainSpec
-from autolearn.config.space import ChoiceParam, FloatParam, SearchSpace
+from autolearn.config.space import ChoiceParam, FloatParam
 from autolearn.config.spec import Experiment
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def resolve_batch_size(exp: Experiment, job: Any, device: torch.device) -> tuple
              **({"memory": found.memory} if found.memory else {}),
              "lr_scaling": base.lr_scaling, "lr_factor": factor}
     log.info("batch_size: auto -> %d (%s)", found.batch_size, found.rule)
-    return exp.with_overrides(train=train, space=SearchSpace(space)), notes
+    return exp.with_overrides(train=train, space=exp.space.with_params(space)), notes
 
 
 def resolve_lr(exp: Experiment, job: Any, device: torch.device) -> tuple[Experiment, dict[str, Any]]:
@@ -91,7 +91,7 @@ def resolve_lr(exp: Experiment, job: Any, device: torch.device) -> tuple[Experim
     space = {**dict(exp.space), "lr": FloatParam(low, high, log=True)}
     log.info("space.lr: auto -> log-uniform [%.3g, %.3g] (%s)", low, high, RULE)
     notes = {"low": low, "high": high, "rule": RULE, "tested": [param.low, param.high], "optimizers": per_optimizer}
-    return exp.with_overrides(space=SearchSpace(space)), notes
+    return exp.with_overrides(space=exp.space.with_params(space)), notes
 
 
 def resolve_auto(exp: Experiment) -> tuple[Experiment, dict[str, Any]]:

@@ -4,16 +4,19 @@ A random forest is fitted to predict each trial's best score from its hyperparam
 hyperparameter's importance is how much the fit (R²) drops when its values are shuffled,
 averaged over repeats and normalised to sum to 1. Trees need no scaling and take choices as
 ordinal codes, and permutation importance is not biased towards many-valued parameters the
-way impurity importance is. With few trials it is a rough guide, and the note says so.
+way impurity importance is. With few trials it is a rough guide, and the note says so. A parameter
+inactive in a trial (`when:`) is a missing value there (the forest routes it), or for a choice a
+code of its own.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from autolearn.inspection.report.data import SweepData
-from autolearn.inspection.report.plots import axis_values, encoded_line
+from autolearn.inspection.report.plots import axis_values, encoded_line, inactive
 
 MIN_TRIALS = 4  # below this, a forest fitted to the trials says nothing worth printing
 
@@ -32,7 +35,8 @@ def design_matrix(data: SweepData) -> tuple[np.ndarray, np.ndarray, list[str]]:
     for name in names:
         values = list(usable[name])
         d = encoded_line(data, name, values)
-        columns.append([float(d.to_internal(v)) for v in values] if d else axis_values(data, name, values)[0])
+        columns.append([math.nan if inactive(v) else float(d.to_internal(v)) for v in values] if d and
+                       d.kind != "categorical" else axis_values(data, name, values)[0])
     features = np.array(columns, dtype=float).T if columns else np.empty((len(usable), 0))
     return features, usable[data.score_column].to_numpy(dtype=float), names
 

@@ -70,9 +70,14 @@ def _best(data: SweepData) -> list[str]:
 
 
 def best_config(data: SweepData) -> dict[str, Any] | None:
-    """The best trial's hyperparameters as plain values (None before any trial has a score)."""
+    """The best trial's hyperparameters as plain values (None before any trial has a score); one
+    that was inactive (`when:`), blank in results.csv, is left out as it was of the trial's config."""
     best = data.best_row()
-    return None if best is None else {k: plain(best[k]) for k in data.hparams}
+    return None if best is None else {k: plain(best[k]) for k in data.hparams if not _blank(best[k])}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def render(data: SweepData, images: Mapping[str, str], importance: Importance) -> str:

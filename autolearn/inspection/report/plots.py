@@ -19,6 +19,8 @@ from autolearn.results.status import RUNNING, label
 from autolearn.search.encoding import Dimension, dimension
 from autolearn.values import is_finite_number, running_best, worst_to_best
 
+INACTIVE = "inactive"  # the tick of a choice in trials where it was inactive (`when:`)
+
 STATUS_STYLE = {  # status → (colour, end marker): where a curve stops, and why, is visible
     "finished": ("tab:blue", "o"), "stopped": ("tab:orange", "x"), "diverged": ("tab:red", "X"),
     "timeout": ("tab:purple", "s"), "error": ("black", "D"), RUNNING: ("tab:green", ">"),
@@ -131,8 +133,9 @@ def axis_values(data: SweepData, name: str, values: list[Any]) -> tuple[list[flo
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     if isinstance(param, ChoiceParam):
         d = dimension(name, param)
-        if all(d.encodable(v) for v in values):
-            return [float(d.to_internal(v)) for v in values], [str(v) for v in d.values]
+        if all(d.encodable(v) or inactive(v) for v in values):  # inactive (`when:`): a tick of its own
+            labels = [str(v) for v in d.values] + ([INACTIVE] if any(inactive(v) for v in values) else [])
+            return [float(len(d.values) if inactive(v) else d.to_internal(v)) for v in values], labels
     if isinstance(param, ChoiceParam) or not numeric:
         labels = [str(v) for v in param.values] if isinstance(param, ChoiceParam) else sorted({str(v) for v in values})
         for v in values:
@@ -148,7 +151,17 @@ def encoded_line(data: SweepData, name: str, values: list[Any], *, half_step: bo
     if param is None:
         return None
     d = dimension(name, param, half_step=half_step)
-    return d if all(d.encodable(v) for v in values) else None
+    return d if all(d.encodable(v) or inactive(v) for v in values) else None
+
+
+def inactive(value: Any) -> bool:
+    """A blank cell of results.csv: the parameter was inactive in that trial (`when:`)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def unit_or_nan(d: Dimension, value: Any) -> float:
+    """`d.to_unit`, NaN for an inactive value (matplotlib leaves a gap there)."""
+    return math.nan if inactive(value) else d.to_unit(value)
 
 
 def _is_log(data: SweepData, name: str) -> bool:
@@ -197,12 +210,13 @@ def _normalised(data: SweepData, name: str, values: list[Any]) -> tuple[list[flo
     if d is not None:
         labels = [str(v) for v in d.values] if d.kind == "categorical" else [
             f"{d.from_unit(0.0):.3g}", f"{d.from_unit(1.0):.3g}"]
-        return [d.to_unit(v) for v in values], labels
+        return [unit_or_nan(d, v) for v in values], labels
     x, names = axis_values(data, name, values)  # values the space cannot place: by label or as numbers
     if names is not None:
         span = max(len(names) - 1, 1)
         return [v / span for v in x], names
-    low, high = min(x, default=0.0), max(x, default=1.0)
+    placed = [v for v in x if not math.isnan(v)]  # an inactive number: NaN, a gap in its line
+    low, high = min(placed, default=0.0), max(placed, default=1.0)
     return [(v - low) / (high - low) if high > low else 0.5 for v in x], [f"{low:.3g}", f"{high:.3g}"]
 
 

@@ -94,6 +94,10 @@ class Strategy(ABC):
                 if not request.space[key].contains(value):
                     raise ConfigError(f"search.points_to_evaluate[{i}].{key}",
                                       f"{value!r} is outside {request.space[key].to_dict()}")
+            inactive = [key for key in point if key not in request.space.prune(point)]
+            if inactive:
+                raise ConfigError(f"search.points_to_evaluate[{i}].{inactive[0]}",
+                                  "inactive in this point (its `when:` condition does not hold); leave it out")
 
     @abstractmethod
     def build(self, request: SearchRequest) -> SearchPlan:

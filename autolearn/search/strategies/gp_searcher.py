@@ -23,6 +23,14 @@ replaced by a fresh random point, when one exists.
 Failed trials: a trial that diverged, errored or reported NaN/inf (or no metric) scores the worst
 value seen, re-evaluated at every fit, so the GP learns "bad here" and never sees NaN.
 
+Conditional spaces (`when:`): one GP over every dimension, with each inactive dimension of a point
+imputed to a fixed value (`INACTIVE`: the middle, 0.5, of a range's [0, 1] line; index 0 of a
+choice). bayes_opt refuses points outside the bounds, so the imputed value is a possible one; the
+parent's one-hot columns are what tell the branches apart, and they are searched. The acquisition
+proposes a full point; decoding drops what the point's own parents make inactive, and the point is
+stored imputed, so every observation of one branch agrees on the dimensions that branch ignores
+(imputation with a constant, as Lévesque et al. 2017 study it for conditional spaces).
+
 State (observations, pending points, random state) is plain data: `save`/`restore` pickle it and a
 restored searcher continues where it stopped, without repeating a suggestion. A fresh
 `BayesianOptimization` is built from that data at every suggestion (the GP is refitted anyway).
@@ -46,6 +54,7 @@ from autolearn.values import plain
 
 N_CANDIDATES = 10_000  # random points the acquisition is evaluated on ...
 N_LOCAL = 5  # ... and the best of them refined by L-BFGS-B (continuous spaces only)
+INACTIVE = {"categorical": 0}  # an inactive dimension's imputed value; 0.5 for the rest (module doc)
 
 
 def _bounds(d: Dimension) -> Any:
@@ -77,9 +86,11 @@ class GPSearcher(Searcher):
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"unknown acquisition {acquisition!r}; allowed: {sorted(ACQUISITIONS)}")
         self._encoding = SpaceEncoding(space)
+        self._space_def = space
         self._acquisition = (acquisition, float(kappa), float(xi))
         self._rng = np.random.RandomState(seed)
-        self._queue = [({n: to_gp(d, point[n]) for n, d in self._searched.items()}, dict(point))
+        self._queue = [(self._impute({n: to_gp(d, point[n]) if n in point else INACTIVE.get(d.kind, 0.5)
+                                      for n, d in self._searched.items()}), dict(point))
                        for point in points_to_evaluate]  # (raw, the config exactly as given)
         self._random_left = n_initial_points
         self._observed: list[tuple[dict[str, Any], float | None]] = []  # raw point, score (None: failed)
@@ -100,13 +111,13 @@ class GPSearcher(Searcher):
             return self._decode({})
         if self._queue:
             raw, given = self._queue.pop(0)
-            config = {**self._decode(raw), **{n: given[n] for n in self._searched}}
+            config = {**self._decode(raw), **{n: given[n] for n in self._searched if n in given}}
         else:
             if self._random_left > 0 or not any(s is not None for _, s in self._observed):
                 self._random_left = max(self._random_left - 1, 0)
                 raw = self._random_unseen()
             else:
-                raw = self._model_suggestion()
+                raw = self._impute(self._model_suggestion())
                 if self._key(raw) in self._seen:
                     raw = self._random_unseen()
             config = self._decode(raw)
@@ -130,7 +141,15 @@ class GPSearcher(Searcher):
     # -- internals ------------------------------------------------------------------------------
 
     def _decode(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        return self._encoding.complete({n: from_gp(d, raw[n]) for n, d in self._searched.items()})
+        decoded = {n: from_gp(d, raw[n]) for n, d in self._searched.items()}
+        return self._space_def.prune(self._encoding.complete(decoded))
+
+    def _impute(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """`raw` with the dimensions its own values make inactive set to `INACTIVE` (module doc)."""
+        if not self._space_def.conditions:
+            return dict(raw)
+        active = self._decode(raw)
+        return {n: v if n in active else INACTIVE.get(self._searched[n].kind, 0.5) for n, v in raw.items()}
 
     def _key(self, raw: Mapping[str, Any]) -> str:
         return repr(sorted(self._decode(raw).items()))
@@ -154,7 +173,7 @@ class GPSearcher(Searcher):
             if self._key(raw) not in self._seen:
                 break
             raw = optimizer.random_sample(1)[0]
-        return {n: plain(v) for n, v in raw.items()}
+        return self._impute({n: plain(v) for n, v in raw.items()})
 
     def _model_suggestion(self) -> dict[str, Any]:
         """Fit on observations (worst score for failures, the lie for pending points), maximise EI/UCB/PI."""

@@ -24,6 +24,7 @@ from typing import Any
 
 from ray.tune.search import Searcher
 
+from autolearn.config.conditions import order
 from autolearn.config.objectives import ConstraintSpec, violations
 from autolearn.config.sections import MetricSpec
 from autolearn.config.space import SearchSpace
@@ -83,6 +84,7 @@ class OptunaSearcher(Searcher):
 
         super().__init__(metric=objectives[0].name, mode=objectives[0].mode)
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # one INFO line per trial otherwise
+        self._space = space
         self._encoding = SpaceEncoding(space)
         self._objectives = tuple(objectives)
         self._constraints = tuple(constraints)
@@ -90,7 +92,8 @@ class OptunaSearcher(Searcher):
             directions=["maximize" if o.mode == "max" else "minimize" for o in self._objectives],
             sampler=make_sampler(sampler, seed, n_initial_points, population_size, bool(self._constraints)))
         for point in points_to_evaluate:
-            self._study.enqueue_trial({n: _encode(d, point[n]) for n, d in self._encoding.searched.items()})
+            self._study.enqueue_trial({n: _encode(d, point[n]) for n, d in self._encoding.searched.items()
+                                       if n in point})
         self._live: dict[str, Any] = {}  # Ray trial id → Optuna trial
         self._best: dict[str, float] = {}  # Ray trial id → best primary score so far
 
@@ -100,8 +103,21 @@ class OptunaSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         trial = self._study.ask()
         self._live[trial_id] = trial
-        searched = self._encoding.searched
-        return self._encoding.complete({n: _decode(d, _suggest(trial, d)) for n, d in searched.items()})
+        return self._encoding.complete(self._draw(trial))
+
+    def _draw(self, trial: Any) -> dict[str, Any]:
+        """Suggest parents before children and a `when:` child only where its condition holds:
+        Optuna's define-by-run trials are the native form of a conditional space (its TPE models
+        each parameter from the trials that drew it)."""
+        conditions = self._space.conditions
+        dims = self._encoding.dimensions
+        drawn: dict[str, Any] = {}
+        for name in order(dims, conditions):
+            if name in conditions and not conditions[name].holds(drawn):
+                continue
+            d = dims[name]
+            drawn[name] = _decode(d, _suggest(trial, d)) if name in self._encoding.searched else d.constant_value
+        return {n: v for n, v in drawn.items() if n in self._encoding.searched}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         score = score_of(result, self._objectives[0].name)

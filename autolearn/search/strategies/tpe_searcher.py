@@ -13,6 +13,7 @@ what it gets wrong for us is fixed here, in one place:
 - a trial that diverged, reported NaN/inf or no metric is recorded as failed, which hyperopt's TPE
   (0.3) scores as an infinite loss, i.e. worse than anything seen: NaN never reaches its sort.
   Pending trials are scored the same way while they run (hyperopt's own constant liar).
+- a space with `when:` conditions is hyperopt's native tree of nested choices (`tpe_tree.py`).
 """
 from __future__ import annotations
 
@@ -23,18 +24,20 @@ from hyperopt import hp
 from ray.tune.search.hyperopt import HyperOptSearch
 
 from autolearn.config.space import SearchSpace
-from autolearn.internals import HyperOptResultHook
+from autolearn.internals import HyperOptResultHook, hyperopt_complete_points
 from autolearn.search.encoding import INDEXED, Dimension, SpaceEncoding
 from autolearn.search.strategies.sequential import score_of
+from autolearn.search.strategies.tpe_tree import Tree
 
 
-def hyperopt_dim(d: Dimension) -> Any:
+def hyperopt_dim(d: Dimension, label: str | None = None) -> Any:
     """The hyperopt expression of one searched parameter, over its encoded line."""
+    label = label or d.name
     if d.kind == "categorical":
-        return hp.randint(d.name, len(d.values))
+        return hp.randint(label, len(d.values))
     if d.kind in ("ordinal", "int"):
-        return (hp.qloguniform if d.log else hp.quniform)(d.name, d.low, d.high, 1)
-    return (hp.loguniform if d.log else hp.uniform)(d.name, d.low, d.high)
+        return (hp.qloguniform if d.log else hp.quniform)(label, d.low, d.high, 1)
+    return (hp.loguniform if d.log else hp.uniform)(label, d.low, d.high)
 
 
 def to_label(d: Dimension, value: Any) -> Any:
@@ -54,16 +57,29 @@ class TPESearcher(HyperOptResultHook, HyperOptSearch):
                  points_to_evaluate: Sequence[Mapping[str, Any]] = (), n_initial_points: int = 20,
                  gamma: float = 0.25, seed: int | None = None) -> None:
         self._encoding = SpaceEncoding(space)
+        self._space_def = space
         searched = self._encoding.searched
-        points = [{n: to_label(d, point[n]) for n, d in searched.items()} for point in points_to_evaluate]
-        super().__init__(space={n: hyperopt_dim(d) for n, d in searched.items()}, metric=metric, mode=mode,
+        self._tree = Tree(searched, space.conditions, hyperopt_dim) if space.conditions else None
+        if self._tree is not None:  # a conditional space: hyperopt's nested choices (tpe_tree.py)
+            points = [self._tree.encode(point, to_label) for point in points_to_evaluate]
+            hp_space = self._tree.space
+        else:
+            points = [{n: to_label(d, point[n]) for n, d in searched.items()} for point in points_to_evaluate]
+            hp_space = {n: hyperopt_dim(d) for n, d in searched.items()}
+        super().__init__(space=hp_space, metric=metric, mode=mode,
                          points_to_evaluate=points or None, n_initial_points=n_initial_points,
                          random_state_seed=seed, gamma=gamma)
+        if self._tree is not None and points:
+            hyperopt_complete_points(self, self._tree.labels)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if not self._encoding.searched:  # a grid combination that leaves nothing active to search
+            return self._space_def.prune(self._encoding.complete({}))
         raw = super().suggest(trial_id)
         if raw is None or raw == self.FINISHED:
             return raw
+        if self._tree is not None:
+            return self._space_def.prune(self._encoding.complete(self._tree.decode(raw, from_label)))
         return self._encoding.complete({n: from_label(d, raw[n]) for n, d in self._encoding.searched.items()})
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:

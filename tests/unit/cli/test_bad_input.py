@@ -152,7 +152,23 @@ CASES = [
      [], "scheduler.resample_probability"),
     ("pbt-trainable-never-checkpoints", lambda t: _pbt_user(t, "custom_plugins:never_checkpoints"), [],
      "task.trainable: pbt restarts trials"),
+    # Conditional parameters (`when:`, config/conditions.py).
+    ("when-unknown-parent", ("space.momentum", {"type": "float", "low": 0.5, "high": 0.9,
+     "when": {"optimiser": ["momentum"]}}), [], "space.momentum.when.optimiser: unknown parent"),
+    ("when-value-outside-parent", lambda t: ("space", {**_OPTIMIZERS, "momentum": {
+     "type": "float", "low": 0.5, "high": 0.9, "when": {"optimizer": ["nesterov"]}}}), [],
+     "space.momentum.when.optimizer: 'nesterov' is not a value"),
+    ("when-on-itself", ("space.optimizer", {"type": "choice", "values": ["sgd", "adam"],
+     "when": {"optimizer": ["sgd"]}}), [], "space.optimizer.when.optimizer"),
+    ("when-cycle", lambda t: ("space", {"a": {"type": "choice", "values": ["sgd"], "when": {"b": ["adam"]}},
+     "b": {"type": "choice", "values": ["adam"], "when": {"a": ["sgd"]}}}), [], "conditions form a cycle"),
+    ("when-parent-is-a-range", ("space.momentum", {"type": "float", "low": 0.5, "high": 0.9,
+     "when": {"lr": [0.01]}}), [], "space.momentum.when.lr"),
+    ("when-grid-under-a-choice", lambda t: ("space", {**_OPTIMIZERS, "momentum": {
+     "type": "grid", "values": [0.5, 0.9], "when": {"optimizer": ["momentum"]}}}), [], "space.momentum.when.optimizer"),
 ]
+_OPTIMIZERS = {"optimizer": {"type": "choice", "values": ["sgd", "momentum"]},
+               "lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}
 
 
 def _pbt(tmp: Path, changes: dict) -> str:
