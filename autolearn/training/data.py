@@ -120,16 +120,29 @@ def check_dataset(name: Any, params: dict[str, Any], path: str = "task.dataset")
     return loader
 
 
-def load_dataset(name: Any, params: dict[str, Any], test: float = 0.2, validation: float = 0.2,
-                 random_state: int | None = 42) -> Dataset:
-    """Load, split (stratified where every class allows it) and standardise on the training part."""
+def call_builder(name: Any, params: dict[str, Any]) -> Any:
+    """The loader's result as it comes; its own failure becomes a DataError naming it."""
     loader = _loader(name, params, "task.dataset")
     try:
-        x, y = loader(**params)
+        return loader(**params)
     except ConfigError:
         raise
     except Exception as err:  # a user's loader: report which one failed and why
         raise DataError("task.dataset.name", f"loading the dataset failed: {type(err).__name__}: {err}") from err
+
+
+def load_dataset(name: Any, params: dict[str, Any], test: float = 0.2, validation: float = 0.2,
+                 random_state: int | None = 42) -> Any:
+    """Load, split (stratified where every class allows it) and standardise on the training part.
+
+    A builder returning torch Datasets gives a `torch_data.TorchData` instead (see there)."""
+    built = call_builder(name, params)
+    from autolearn.training.torch_data import check_builder_result, describe, is_torch_data
+
+    if is_torch_data(built):  # described from one sample; every trial builds its own
+        return describe(built, name, params, (test, validation, random_state))
+    check_builder_result(built, name)
+    x, y = built
     x = np.asarray(getattr(x, "numpy", lambda: x)(), dtype=np.float32)
     y = np.asarray(getattr(y, "numpy", lambda: y)())
     if x.ndim < 2 or len(x) != len(y) or len(x) == 0:
