@@ -111,18 +111,41 @@ def _loader(name: Any, params: dict[str, Any], path: str) -> Callable[..., Any]:
     return loader
 
 
+# A user builder's result from the load-time check, kept for the sweep's own load to take (once): a
+# builder is called once per spec, however it is checked. One entry, so at most one data set waits.
+_CHECKED: dict[str, Any] = {}
+
+
+def _key(name: Any, params: dict[str, Any]) -> str:
+    return f"{id(name) if callable(name) else name}|{sorted(params.items())!r}"
+
+
 def check_dataset(name: Any, params: dict[str, Any], path: str = "task.dataset") -> Callable[..., Any]:
     """Load-time checks: known loader and keys; a CSV is read in full (training holds it in memory
-    anyway), so a missing, empty or non-numeric table is a spec error, found before Ray starts."""
+    anyway), so a missing, empty or non-numeric table is a spec error, found before Ray starts. A
+    user's builder is called: what it returns, (X, y) or torch Datasets, is checked here (Datasets
+    by their first item only; see torch_data.py), and the result kept for `load_dataset`."""
     loader = _loader(name, params, path)
     if loader is csv:
         csv(**params)
+    elif loader not in DATASETS.values():
+        from autolearn.training.torch_data import check_builder_result, describe, is_torch_data
+
+        built = call_builder(name, params)
+        check_builder_result(built, name)
+        if is_torch_data(built):
+            describe(built, name, params, (0.2, 0.2, 0))
+        _CHECKED.clear()
+        _CHECKED[_key(name, params)] = built
     return loader
 
 
 def call_builder(name: Any, params: dict[str, Any]) -> Any:
     """The loader's result as it comes; its own failure becomes a DataError naming it."""
     loader = _loader(name, params, "task.dataset")
+    key = _key(name, params)
+    if key in _CHECKED:
+        return _CHECKED.pop(key)
     try:
         return loader(**params)
     except ConfigError:
