@@ -70,3 +70,16 @@ def stop_at(max_t: int, at: int = 1) -> Any:
 
 def not_a_scheduler(max_t: int) -> dict[str, int]:
     return {"max_t": max_t}
+
+
+def not_a_dataset() -> str:
+    """A `task.dataset` builder that returns neither (X, y) nor torch Datasets."""
+    return "not data"
+
+
+def unlabelled_dataset() -> Any:
+    """Torch Datasets without a `classes` list: the number of outputs cannot be known."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    return TensorDataset(torch.zeros(8, 3), torch.zeros(8, dtype=torch.long))
