@@ -32,7 +32,8 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-epochs", type=int, help="training budget of each trial (train.epochs)")
     p.add_argument("--scheduler", help="early stopping: fifo (none), asha, hyperband or median")
     p.add_argument("--cpus-per-trial", type=float, help="CPUs reserved for each trial (fractions allowed)")
-    p.add_argument("--gpus-per-trial", type=float, help="GPUs for each trial (0.5 = two trials share one)")
+    p.add_argument("--gpus-per-trial", type=_gpu_share,
+                   help="GPUs for each trial (0.5 = two trials share one; auto = sized from a measured trial)")
     p.add_argument("--fuse", help="train K configs at a time in one worker, each still its own trial "
                    "(a whole number, or auto); default 1: each trial alone")
     p.add_argument("--address", help="join a running Ray cluster ('auto' on its head node); "
@@ -48,6 +49,11 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
                    help="continue an interrupted sweep: give its folder (runs/NAME), or give no folder "
                    "and the spec and --name it was started with")
     return p
+
+
+def _gpu_share(value: str) -> float | str:
+    """A number, or `auto` (resources.gpus_per_trial: auto)."""
+    return value if value == "auto" else float(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
