@@ -40,7 +40,7 @@ def test_image_folder_builds_described_not_loaded_and_trains(tmp_path):
     assert job.data.input_shape == (3, 8, 8) and job.data.n_classes == 3 and job.data.n_outputs == 3
     fitter = make_fitter(job, {"lr": 0.01}, CPU)
     assert isinstance(fitter, LoaderFitter)
-    losses = [fitter.train_epoch() for _ in range(2)]
+    losses = [fitter.train_epoch()]
     assert all(math.isfinite(v) for v in losses)
     val_loss, accuracy = fitter.validate()
     assert math.isfinite(val_loss) and 0.0 <= accuracy <= 1.0
@@ -145,3 +145,17 @@ def test_gpus_auto_resolves_to_zero_without_a_gpu():
     exp, notes = resolve_auto(_seed_experiment(gpus_per_trial="auto"))
     assert exp.resources.gpus_per_trial == 0.0 and "no CUDA GPU" in notes["auto"]["gpus_per_trial"]["note"]
     assert np.isclose(exp.resources.gpus, 0.0)
+
+
+def test_profile_command_prints_memory_throughput_and_packing(tmp_path, capsys):
+    import yaml
+
+    from autolearn import cli
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(_seed_experiment().to_dict()))
+    assert cli.main(["profile", str(spec), "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "peak" in out and "samples/s" in out and "suggested packing: " in out
+    assert cli.main(["profile", str(spec), "--epochs", "0"]) == 2
+    assert "--epochs: must be >= 1" in capsys.readouterr().err
