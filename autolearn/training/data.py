@@ -128,7 +128,7 @@ def check_dataset(name: Any, params: dict[str, Any], path: str = "task.dataset")
     loader = _loader(name, params, path)
     if loader is csv:
         csv(**params)
-    elif loader not in DATASETS.values():
+    elif loader not in DATASETS.values() and _key(name, params) not in _CHECKED:  # re-validations: once
         from autolearn.training.torch_data import check_builder_result, describe, is_torch_data
 
         built = call_builder(name, params)

@@ -12,7 +12,8 @@ from typing import Any
 import torch
 
 from autolearn.training.loop import Evaluator, Fitter, TrainJob
-from autolearn.training.torch_data import TorchData, build_loaders
+from autolearn.training.optim import FULL_BATCH
+from autolearn.training.torch_data import TorchData, build_datasets, build_loaders
 
 
 class LoaderFitter(Fitter):
@@ -23,10 +24,12 @@ class LoaderFitter(Fitter):
         if not isinstance(data, TorchData):
             raise TypeError(f"LoaderFitter reads a TorchData, got {type(data).__name__}")
         seed = self.settings.seed if self.settings.seed is not None else 0
-        self.loaders = build_loaders(data, self.settings.loader, int(self.settings.batch_size),
-                                     seed=seed, device=self.device)
+        batch = int(self.settings.batch_size)
+        if self.settings.optimizer in FULL_BATCH:  # `gd`: one batch of the whole training part
+            batch = len(build_datasets(data)["train"])  # type: ignore[arg-type]
+        self.loaders = build_loaders(data, self.settings.loader, batch, seed=seed, device=self.device)
         self.n_train = len(self.loaders.train.dataset)  # type: ignore[arg-type]
-        self.batch_size = int(self.settings.batch_size)
+        self.batch_size = batch
 
     def _move(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.to(self.device, non_blocking=True)
