@@ -30,6 +30,10 @@ class LoaderFitter(Fitter):
         self.loaders = build_loaders(data, self.settings.loader, batch, seed=seed, device=self.device)
         self.n_train = len(self.loaders.train.dataset)  # type: ignore[arg-type]
         self.batch_size = batch
+        # One validation batch's inputs, read here without loader workers: for what times the model
+        # on an example batch (per-example latency), as `x_val` is on the arrays path.
+        val = self.loaders.validation.dataset
+        self.x_val = torch.stack([val[i][0] for i in range(min(batch, len(val)))]).to(self.device)  # type: ignore[arg-type]
 
     def _move(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.to(self.device, non_blocking=True)
