@@ -1,6 +1,7 @@
 """Torch Dataset data sets, mixed precision, the oom status and `profile`: real torch on tiny data, no Ray."""
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -46,6 +47,20 @@ def test_image_folder_builds_described_not_loaded_and_trains(tmp_path):
     assert math.isfinite(val_loss) and 0.0 <= accuracy <= 1.0
     scores = evaluate_on_test(job, {"lr": 0.01}, fitter.state(2))  # the best trial's test score, on the driver
     assert 0.0 <= scores["test_accuracy"] <= 1.0
+
+
+def test_loader_fitter_resumes_from_its_checkpoint_exactly(tmp_path):
+    job = _image_job(tmp_path)
+    config = {"lr": 0.01, "precision": "bf16"}
+    straight = make_fitter(job, config, CPU)
+    straight.train_epoch()
+    saved = io.BytesIO()
+    torch.save(straight.state(1), saved)  # as the trainable writes it (the live state shares Adam's tensors)
+    saved.seek(0)
+    state = torch.load(saved, weights_only=True)
+    resumed = make_fitter(job, config, CPU)
+    assert resumed.load_state(state) == 1
+    assert resumed.train_epoch() == pytest.approx(straight.train_epoch(), rel=1e-5)  # same order, same weights
 
 
 def test_split_is_the_same_in_every_process_and_shards_cover_the_train_part(tmp_path):
