@@ -32,7 +32,8 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-epochs", type=int, help="training budget of each trial (train.epochs)")
     p.add_argument("--scheduler", help="early stopping: fifo (none), asha, hyperband or median")
     p.add_argument("--cpus-per-trial", type=float, help="CPUs reserved for each trial (fractions allowed)")
-    p.add_argument("--gpus-per-trial", type=float, help="GPUs for each trial (0.5 = two trials share one)")
+    p.add_argument("--gpus-per-trial", type=_gpu_share,
+                   help="GPUs for each trial (0.5 = two trials share one; auto = sized from a measured trial)")
     p.add_argument("--fuse", help="train K configs at a time in one worker, each still its own trial "
                    "(a whole number, or auto); default 1: each trial alone")
     p.add_argument("--address", help="join a running Ray cluster ('auto' on its head node); "
@@ -50,6 +51,11 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _gpu_share(value: str) -> float | str:
+    """A number, or `auto` (resources.gpus_per_trial: auto)."""
+    return value if value == "auto" else float(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autolearn", description="Parallel hyperparameter tuning for "
                                      "PyTorch on Ray Tune.")
@@ -57,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sweep_parser(sub)
     _report_parser(sub)
     _lr_find_parser(sub)
+    _profile_parser(sub)
     return parser
 
 
@@ -313,7 +320,37 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"sweep": cmd_sweep, "report": cmd_report, "lr-find": cmd_lr_find}
+def _profile_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("profile", help="one trial's peak memory, samples/s and a suggested packing",
+                       description="Train the spec's base config for an epoch or two in this process (no Ray) "
+                       "and print its peak memory (GPU, or this process's RSS on a CPU), its samples per "
+                       "second and how many such trials fit on one GPU (the share gpus_per_trial: auto picks).")
+    p.add_argument("spec", help="experiment spec (YAML)")
+    p.add_argument("--epochs", type=int, default=2, help="epochs to measure (default 2)")
+    return p
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from autolearn.config.spec import load_spec
+    from autolearn.training.profile import profile_trial
+
+    if args.epochs < 1:
+        raise ConfigError("--epochs", f"must be >= 1, got {args.epochs}")
+    p = profile_trial(load_spec(args.spec), epochs=args.epochs)
+    what = "peak GPU memory allocated" if p.memory_kind == "gpu" else "peak memory (RSS of this process)"
+    print(f"device: {p.device}")
+    print(f"{what}: {p.peak_memory_bytes / 2**20:.1f} MiB of {p.total_memory_bytes / 2**30:.1f} GiB")
+    print(f"throughput: {p.samples_per_s:.1f} samples/s; {p.seconds_per_epoch:.2f} s per epoch "
+          f"(mean of {p.epochs}, with validation)")
+    if p.memory_kind == "gpu":
+        print(f"suggested packing: {p.trials_per_device} trial(s) per GPU -> gpus_per_trial: {p.gpus_per_trial}")
+    else:
+        print(f"suggested packing: {p.trials_per_device} trial(s) per machine like this one (by cores and "
+              "memory); no GPU here, so gpus_per_trial: auto would resolve to 0")
+    return 0
+
+
+COMMANDS = {"sweep": cmd_sweep, "report": cmd_report, "lr-find": cmd_lr_find, "profile": cmd_profile}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

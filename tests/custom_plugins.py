@@ -102,3 +102,14 @@ def checkpointing_trainable(config: dict[str, Any]) -> None:
             with open(os.path.join(folder, "state.json"), "w") as f:
                 json.dump([step, score], f)
             autolearn.report({"score": score, "step": step}, checkpoint=tune.Checkpoint.from_directory(folder))
+def not_a_dataset() -> str:
+    """A `task.dataset` builder that returns neither (X, y) nor torch Datasets."""
+    return "not data"
+
+
+def unlabelled_dataset() -> Any:
+    """Torch Datasets without a `classes` list: the number of outputs cannot be known."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    return TensorDataset(torch.zeros(8, 3), torch.zeros(8, dtype=torch.long))

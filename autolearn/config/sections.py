@@ -263,17 +263,25 @@ class ResourcesSpec:
     (a GPU share below 1 packs several trials onto one GPU)."""
 
     cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0
+    gpus_per_trial: float | Literal["auto"] = 0.0  # auto: sized from a measured trial (training/profile.py)
+
+    @property
+    def gpus(self) -> float:
+        """The GPU share as a number; `auto` counts as none until `training.profile.resolve_gpus`
+        replaced it (before the sweep starts, so Ray never sees `auto`)."""
+        return 0.0 if self.gpus_per_trial == "auto" else float(self.gpus_per_trial)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "resources") -> ResourcesSpec:
         if isinstance(data, ResourcesSpec):
             return data
         data = _fields_of(cls, data, path)
-        out = {}
+        out: dict[str, Any] = {}
         if "cpus_per_trial" in data:
             out["cpus_per_trial"] = _float(data["cpus_per_trial"], f"{path}.cpus_per_trial", 0.0, low_open=True)
-        if "gpus_per_trial" in data:
+        if data.get("gpus_per_trial") == "auto":
+            out["gpus_per_trial"] = "auto"
+        elif "gpus_per_trial" in data:
             gpus = _float(data["gpus_per_trial"], f"{path}.gpus_per_trial", 0.0)
             if gpus > 1 and gpus != math.floor(gpus):
                 raise ConfigError(f"{path}.gpus_per_trial", f"a share above 1 must be a whole number "

@@ -5,7 +5,7 @@ range like `lr: {low: 0}` fails the same way as `train.lr: 0`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -14,8 +14,10 @@ from autolearn.errors import ConfigError, allowed
 
 TRAIN_TUNABLE = ("optimizer", "lr", "batch_size", "weight_decay", "momentum", "lr_schedule",
                  "lr_step_size", "lr_gamma", "lr_patience", "lr_min", "lr_warmup_epochs", "lr_warmup_fraction",
-                 "seed")
+                 "seed", "precision", "compile")
 LR_SCALING = ("none", "linear", "sqrt")
+PRECISIONS = ("32", "bf16", "16")  # float32; bfloat16 autocast; float16 autocast + grad scaler (CUDA only)
+LOADER_OPTIONS = ("num_workers", "pin_memory", "persistent_workers", "prefetch_factor")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class TrainSpec:
     checkpoint_every: int | Literal["auto"] = 1  # epochs between checkpoints, or auto (training/cadence.py);
     #                                             the last epoch always checkpoints
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["32", "bf16", "16"] = "32"  # training/precision.py
+    compile: bool = False      # torch.compile the model's training forward
+    loader: Mapping[str, Any] | None = None  # torch Dataset data sets: DataLoader options (torch_data.py)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "train") -> TrainSpec:
@@ -87,6 +92,45 @@ _at_least_1: Callable[[Any, str], Any] = lambda value, path: _int(value, path, 1
 _at_least_0: Callable[[Any, str], Any] = lambda value, path: _int(value, path, 0)
 _non_negative: Callable[[Any, str], Any] = lambda value, path: _float(value, path, 0.0)
 
+def _precision(value: Any, path: str) -> str:
+    """`32`, `16` (YAML reads them as numbers) or `bf16`; kept as the strings of PRECISIONS."""
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+    if text not in PRECISIONS:
+        raise ConfigError(path, f"unknown precision {value!r}; allowed: 32, bf16, 16")
+    return text
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(path, f"expected true or false, got {value!r}")
+    return value
+
+
+def _loader(value: Any, path: str) -> dict[str, Any] | None:
+    """DataLoader options, checked here so torch's own errors (raised deep inside a trial) never come."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, f"expected a mapping of {allowed(LOADER_OPTIONS)}, got {value!r}")
+    out = {str(k): v for k, v in value.items()}
+    for key in out:
+        if key not in LOADER_OPTIONS:
+            raise ConfigError(f"{path}.{key}", f"unknown key; allowed: {allowed(LOADER_OPTIONS)}")
+    if "num_workers" in out:
+        out["num_workers"] = _int(out["num_workers"], f"{path}.num_workers", 0)
+    for key in ("pin_memory", "persistent_workers"):
+        if key in out:
+            out[key] = _bool(out[key], f"{path}.{key}")
+    if out.get("prefetch_factor") is not None:
+        out["prefetch_factor"] = _int(out["prefetch_factor"], f"{path}.prefetch_factor", 1)
+    workers = out.get("num_workers", 0)
+    for key in ("persistent_workers", "prefetch_factor"):
+        if out.get(key) and not workers:
+            raise ConfigError(f"{path}.{key}", f"needs num_workers >= 1 (DataLoader worker processes), "
+                              f"got num_workers={workers}")
+    return out
+
+
 # One rule per setting: the type, the range, or the names the config layer can judge.
 TRAIN_RULES: dict[str, Callable[[Any, str], Any]] = {
     "optimizer": _name, "lr_schedule": _name,
@@ -103,6 +147,7 @@ TRAIN_RULES: dict[str, Callable[[Any, str], Any]] = {
     "weight_decay": _non_negative, "lr_min": _non_negative,
     "momentum": lambda value, path: _float(value, path, 0.0, 1.0),
     "lr_gamma": lambda value, path: _float(value, path, 0.0, 1.0, low_open=True),
+    "precision": _precision, "compile": _bool, "loader": _loader,
 }
 
 

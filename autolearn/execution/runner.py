@@ -108,7 +108,7 @@ def check_resources(exp: Experiment) -> None:
     from autolearn.results.storage import warn_if_not_shared
 
     capacity = cluster_capacity()
-    check_capacity(exp.resources.cpus_per_trial, exp.resources.gpus_per_trial, capacity)
+    check_capacity(exp.resources.cpus_per_trial, exp.resources.gpus, capacity)
     warn_if_not_shared(exp.storage, capacity.multi_node)
 
 

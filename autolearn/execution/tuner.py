@@ -75,7 +75,7 @@ def build_trainable(exp: Experiment, job: TrainJob | None) -> Any:
         from autolearn.config.plugins import import_object
 
         fn = import_object(trainable, "task.trainable") if isinstance(trainable, str) else trainable
-    resources = {"cpu": exp.resources.cpus_per_trial, "gpu": exp.resources.gpus_per_trial}
+    resources = {"cpu": exp.resources.cpus_per_trial, "gpu": exp.resources.gpus}
     return tune.with_resources(fn, resources)
 
 

@@ -12,23 +12,23 @@ from collections.abc import Mapping
 from typing import Any
 
 RUNNING = "running"  # not ended yet: live progress and the report of a sweep still going
-STATUSES = ("finished", "stopped", "diverged", "timeout", "error", "interrupted", "infeasible")
+STATUSES = ("finished", "stopped", "diverged", "timeout", "error", "interrupted", "infeasible", "oom")
 
 # Status → the words people read (progress line, report, plot legends).
 LABELS = {RUNNING: "running", "finished": "finished", "stopped": "stopped early", "diverged": "diverged",
           "timeout": "timed out", "error": "errored",
-          "interrupted": "interrupted", "infeasible": "infeasible"}
+          "interrupted": "interrupted", "infeasible": "infeasible", "oom": "out of GPU memory"}
 
 # Status → TensorBoard's own session status (its HParams dashboard knows only success and failure;
 # an early stop ended cleanly, so it is a success; the `status` hparam tells the two apart).
 SESSION_STATUS = {"finished": "STATUS_SUCCESS", "stopped": "STATUS_SUCCESS", "diverged": "STATUS_FAILURE",
                   "timeout": "STATUS_FAILURE", "error": "STATUS_FAILURE",
-                  "interrupted": "STATUS_FAILURE", "infeasible": "STATUS_FAILURE"}
+                  "interrupted": "STATUS_FAILURE", "infeasible": "STATUS_FAILURE", "oom": "STATUS_FAILURE"}
 
 # Statuses whose scores are not used to pick the best trial or to draw score plots. A timed-out
 # trial's score is one it never finished earning, and an interrupted one goes on at `--resume`.
 # An infeasible trial broke a `constraints:` bound: its score is real, but it is not an answer.
-UNSCORED = frozenset({"diverged", "error", "timeout", "interrupted", "infeasible"})
+UNSCORED = frozenset({"diverged", "error", "timeout", "interrupted", "infeasible", "oom"})
 
 
 def label(status: str) -> str:
@@ -43,7 +43,7 @@ def is_scored(status: str) -> bool:
 
 def classify(metrics: Mapping[str, Any], error: Any, max_epochs: int | None,
              timeout: float | None = None) -> str:
-    """How a trial ended (finished / stopped early by the scheduler / diverged / timeout / error),
+    """How a trial ended (finished / stopped early / diverged / oom / timeout / error),
     from its last report and its error: one rule, so results.csv, progress, TensorBoard and the
     report agree.
 
@@ -52,6 +52,8 @@ def classify(metrics: Mapping[str, Any], error: Any, max_epochs: int | None,
     """
     if error is not None:
         return "error"
+    if metrics.get("oom"):  # ran out of GPU memory (training/trainable.py): a share too small, not a bug
+        return "oom"
     if metrics.get("diverged"):
         return "diverged"
     done = int(metrics.get("training_iteration", 0) or 0)

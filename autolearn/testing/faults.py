@@ -7,7 +7,8 @@ trainable knows about faults:
 
 It is the built-in `mlp` inside a module whose `train()` (called by the training loop at the start
 of every epoch) raises, kills its own worker process with `os._exit` (as an out-of-memory kill
-would), or sleeps (a slow epoch, for timeouts and for catching a sweep mid-run). `raise` and `exit`
+would), sleeps (a slow epoch, for timeouts and for catching a sweep mid-run), or raises torch's
+CUDA out-of-memory error (`oom`, every time: the trial ends with status `oom`, even on a CPU). `raise` and `exit`
 fire once per trial: a marker file in the trial folder remembers it, so the retry goes on from its
 checkpoint and finishes. Outside a trial (the driver building the model to check the spec, or to
 score the best one) it never fires: the driver only evaluates, and evaluation never calls `train()`.
@@ -24,7 +25,7 @@ from torch import nn
 from autolearn.errors import ConfigError, allowed
 from autolearn.training.models import mlp
 
-FAULTS = ("raise", "exit", "slow")
+FAULTS = ("raise", "exit", "slow", "oom")
 MARKER = ".autolearn_fault_injected"
 
 
@@ -56,6 +57,10 @@ class _FaultyModule(nn.Module):
         if self.fault == "slow":
             time.sleep(self.seconds)
             return
+        if self.fault == "oom" and epoch == self.at_epoch:  # what a too-small GPU share raises
+            import torch
+
+            raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (injected at epoch {epoch})")
         if epoch != self.at_epoch:
             return
         from ray import tune
@@ -70,7 +75,8 @@ class _FaultyModule(nn.Module):
         raise InjectedFault(f"injected failure at epoch {epoch} (autolearn.testing.faults)")
 
 
-def faulty_mlp(input_shape: tuple[int, ...], n_outputs: int, fault: Literal["raise", "exit", "slow"] = "raise",
+def faulty_mlp(input_shape: tuple[int, ...], n_outputs: int,
+               fault: Literal["raise", "exit", "slow", "oom"] = "raise",
                at_epoch: int = 1, seconds: float = 1.0, hidden_units: int = 64, depth: int = 2,
                activation: str = "relu", dropout: float = 0.0) -> nn.Module:
     """The built-in `mlp` that raises, exits or runs slowly from epoch `at_epoch` (count from 1).

@@ -1,4 +1,5 @@
-"""Resolve a spec's `auto` values before the sweep starts: `train.batch_size: auto`, `space.lr.auto`.
+"""Resolve a spec's `auto` values before the sweep starts: `train.batch_size: auto`, `space.lr.auto`
+(and `resources.gpus_per_trial: auto`, measured by `training/profile.py`).
 
 Runs on the driver, once, on the spec's base config (the model the spec names with its base
 settings): the batch-size finder first (the rate depends on the batch), then the LR range test at
@@ -17,6 +18,7 @@ import torch
 from autolearn.config.sections import TrainSpec
 from autolearn.config.space import ChoiceParam, FloatParam
 from autolearn.config.spec import Experiment
+from autolearn.errors import ConfigError
 
 log = logging.getLogger(__name__)
 SCALING = {"none": lambda r: 1.0, "linear": lambda r: r, "sqrt": math.sqrt}
@@ -31,7 +33,7 @@ def needs_resolution(exp: Experiment) -> bool:
 
 def finder_device(exp: Experiment) -> torch.device:
     """Where the trials will train: a GPU when they get one and this machine has one, else the CPU."""
-    wants_gpu = exp.resources.gpus_per_trial > 0 and exp.builtin_sections()[2].device != "cpu"
+    wants_gpu = exp.resources.gpus > 0 and exp.builtin_sections()[2].device != "cpu"
     return torch.device("cuda", 0) if wants_gpu and torch.cuda.is_available() else torch.device("cpu")
 
 
@@ -42,6 +44,9 @@ def load_job(exp: Experiment, train: TrainSpec) -> Any:
     dataset, model, _ = exp.builtin_sections()
     split = exp.task.split
     data = load_dataset(dataset.name, dict(dataset.params), split.test, split.validation, split.random_state)
+    if not hasattr(data, "x_train"):  # a torch_data.TorchData: the finders step over arrays in memory
+        raise ConfigError("task.dataset", "batch_size: auto, space.lr auto and lr-find work on (X, y) array "
+                          "data sets; this builder returns torch Datasets: give the numbers")
     return TrainJob(data=data, model=model, train=train)
 
 
@@ -96,13 +101,17 @@ def resolve_lr(exp: Experiment, job: Any, device: torch.device) -> tuple[Experim
 
 def resolve_auto(exp: Experiment) -> tuple[Experiment, dict[str, Any]]:
     """The spec with every `auto` resolved, and `{"auto": {...}}` saying to what (empty if none)."""
+    notes: dict[str, Any] = {}
+    if exp.resources.gpus_per_trial == "auto":  # first: the finders run where the trials will
+        from autolearn.training.profile import resolve_gpus
+
+        exp, notes["gpus_per_trial"] = resolve_gpus(exp)
     if not needs_resolution(exp):
-        return exp, {}
+        return exp, ({"auto": notes} if notes else {})
     from dataclasses import replace
 
     device = finder_device(exp)
     job = load_job(exp, exp.builtin_sections()[2])
-    notes: dict[str, Any] = {}
     if exp.builtin_sections()[2].batch_size == "auto":
         exp, notes["batch_size"] = resolve_batch_size(exp, job, device)
     if getattr(exp.space.get("lr"), "auto", False):
@@ -118,7 +127,6 @@ def range_test_for(exp: Experiment, steps: int = 200, low: float | None = None, 
     is resolved first, as a sweep would.
     """
     from autolearn.config.space import AUTO_RANGE
-    from autolearn.errors import ConfigError
     from autolearn.training.loop import Fitter
     from autolearn.training.lr_finder import lr_range_test
 

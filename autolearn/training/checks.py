@@ -41,7 +41,8 @@ def check_builtin(exp: Experiment) -> None:
 
     for key in _NAMED:
         check_training_value(key, getattr(train, key), f"train.{key}")
-    check_dataset(dataset.name, dict(dataset.params))
+    loader = check_dataset(dataset.name, dict(dataset.params))
+    check_torch_settings(exp, loader)
     model_builder(model.name, dict(model.params))
     model_keys = model_param_names(model.name)
     check_reported_metrics(exp)
@@ -88,6 +89,9 @@ def check_toolbox(exp: Experiment) -> None:
             why = ("a user trainable has no model for the range test to train" if key == "lr" else
                    "the range test finds learning rates; give this parameter low and high")
             raise ConfigError(f"space.{key}.auto", f"only space.lr of the built-in loop can be auto: {why}")
+    if exp.resources.gpus_per_trial == "auto" and not exp.uses_builtin_trainable:
+        raise ConfigError("resources.gpus_per_trial", "auto measures a trial of the built-in loop; a user "
+                          "trainable has none to measure: give a share such as 1 or 0.5")
     if not exp.uses_builtin_trainable:
         return
     t = exp.builtin_sections()[2]
@@ -102,3 +106,23 @@ def check_toolbox(exp: Experiment) -> None:
     if t.lr_schedule in WARMUP_SCHEDULES and t.lr_warmup_fraction is None and t.lr_warmup_epochs >= t.epochs:
         raise ConfigError("train.lr_warmup_epochs", f"must be below train.epochs ({t.epochs}), got "
                           f"{t.lr_warmup_epochs}: at least one epoch runs after the warm-up")
+
+
+def check_torch_settings(exp: Experiment, loader: Any) -> None:
+    """`train.loader` only for torch Datasets (the built-in data sets are arrays); float16 only where
+    a trial gets a GPU (its grad scaler is CUDA's)."""
+    from autolearn.training.data import DATASETS
+
+    train = exp.builtin_sections()[2]
+    if train.loader is not None and loader in DATASETS.values():
+        raise ConfigError("train.loader", f"DataLoader options apply to builders returning torch Datasets; "
+                          f"{exp.builtin_sections()[0].name!r} returns arrays: remove train.loader")
+    precision = exp.space.get("precision")
+    wants_16 = str(train.precision) == "16" or (isinstance(precision, ChoiceParam) and
+                                                  any(str(v) == "16" for v in precision.values))
+    gpus = exp.resources.gpus_per_trial
+    if wants_16 and (train.device == "cpu" or gpus == 0):
+        where = "train.precision" if str(train.precision) == "16" else "space.precision.values"
+        raise ConfigError(where, "16 (float16 autocast + grad scaler) needs a CUDA GPU, and trials get none "
+                          f"(resources.gpus_per_trial: {gpus}, train.device: {train.device}); use bf16 or 32, "
+                          "or give trials a GPU")

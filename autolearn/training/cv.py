@@ -57,6 +57,9 @@ def plan_resampling(task: TaskSpec, data: Dataset, random_state: int | None = No
     """
     if task.cv is None and task.repeats == 1:
         return None
+    if not isinstance(data, Dataset):  # torch Datasets are read in the trial; folds would need all labels here
+        raise ConfigError("task.cv", "cross-validation and repeats work on (X, y) array data sets; "
+                          "this builder returns torch Datasets: remove task.cv / task.repeats")
     seed = task.split.random_state if random_state is None else random_state
     _, y = training_part(data)
     if task.cv is None:  # repeats of the single split: the same rows, other seeds
@@ -168,6 +171,12 @@ class CrossValidatedFitter:
 def make_fitter(job: TrainJob, config: Mapping[str, Any], device: torch.device) -> Fitter | CrossValidatedFitter:
     """The trainable's one call: a plain `Fitter`, or K×R of them when the job has a resampling plan."""
     resampling = getattr(job, "resampling", None)
+    from autolearn.training.torch_data import TorchData
+
+    if isinstance(job.data, TorchData):  # torch Datasets: batches from DataLoaders (no cv: checked at load)
+        from autolearn.training.loader_fit import LoaderFitter
+
+        return LoaderFitter(job, config, device)
     if resampling is None:
         return Fitter(job, config, device)
     return CrossValidatedFitter(job, config, device, resampling)

@@ -111,25 +111,61 @@ def _loader(name: Any, params: dict[str, Any], path: str) -> Callable[..., Any]:
     return loader
 
 
+# A user builder's result from the load-time check, kept for the sweep's own load to take (once): a
+# builder is called once per spec, however it is checked. One entry, so at most one data set waits.
+_CHECKED: dict[str, Any] = {}
+
+
+def _key(name: Any, params: dict[str, Any]) -> str:
+    return f"{id(name) if callable(name) else name}|{sorted(params.items())!r}"
+
+
 def check_dataset(name: Any, params: dict[str, Any], path: str = "task.dataset") -> Callable[..., Any]:
     """Load-time checks: known loader and keys; a CSV is read in full (training holds it in memory
-    anyway), so a missing, empty or non-numeric table is a spec error, found before Ray starts."""
+    anyway), so a missing, empty or non-numeric table is a spec error, found before Ray starts. A
+    user's builder is called: what it returns, (X, y) or torch Datasets, is checked here (Datasets
+    by their first item only; see torch_data.py), and the result kept for `load_dataset`."""
     loader = _loader(name, params, path)
     if loader is csv:
         csv(**params)
+    elif loader not in DATASETS.values() and _key(name, params) not in _CHECKED:  # re-validations: once
+        from autolearn.training.torch_data import check_builder_result, describe, is_torch_data
+
+        built = call_builder(name, params)
+        check_builder_result(built, name)
+        if is_torch_data(built):
+            describe(built, name, params, (0.2, 0.2, 0))
+        _CHECKED.clear()
+        _CHECKED[_key(name, params)] = built
     return loader
 
 
-def load_dataset(name: Any, params: dict[str, Any], test: float = 0.2, validation: float = 0.2,
-                 random_state: int | None = 42) -> Dataset:
-    """Load, split (stratified where every class allows it) and standardise on the training part."""
+def call_builder(name: Any, params: dict[str, Any]) -> Any:
+    """The loader's result as it comes; its own failure becomes a DataError naming it."""
     loader = _loader(name, params, "task.dataset")
+    key = _key(name, params)
+    if key in _CHECKED:
+        return _CHECKED.pop(key)
     try:
-        x, y = loader(**params)
+        return loader(**params)
     except ConfigError:
         raise
     except Exception as err:  # a user's loader: report which one failed and why
         raise DataError("task.dataset.name", f"loading the dataset failed: {type(err).__name__}: {err}") from err
+
+
+def load_dataset(name: Any, params: dict[str, Any], test: float = 0.2, validation: float = 0.2,
+                 random_state: int | None = 42) -> Any:
+    """Load, split (stratified where every class allows it) and standardise on the training part.
+
+    A builder returning torch Datasets gives a `torch_data.TorchData` instead (see there)."""
+    built = call_builder(name, params)
+    from autolearn.training.torch_data import check_builder_result, describe, is_torch_data
+
+    if is_torch_data(built):  # described from one sample; every trial builds its own
+        return describe(built, name, params, (test, validation, random_state))
+    check_builder_result(built, name)
+    x, y = built
     x = np.asarray(getattr(x, "numpy", lambda: x)(), dtype=np.float32)
     y = np.asarray(getattr(y, "numpy", lambda: y)())
     if x.ndim < 2 or len(x) != len(y) or len(x) == 0:

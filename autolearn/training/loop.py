@@ -6,7 +6,7 @@ PyTorch baseline of the benchmarks run exactly the same code as the trials.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,13 +18,14 @@ from autolearn.config.sections import TRAIN_TUNABLE, ModelSpec, TrainSpec
 from autolearn.training.data import Dataset
 from autolearn.training.models import build_model
 from autolearn.training.optim import FULL_BATCH, make_optimizer, make_schedule
+from autolearn.training.precision import compiled, make_mixed
 
 
 @dataclass(frozen=True)
 class TrainJob:
     """What every trial of a sweep shares; sent once through Ray's object store."""
 
-    data: Dataset
+    data: Dataset  # or a torch_data.TorchData: torch Datasets, built in each trial (LoaderFitter)
     model: ModelSpec
     train: TrainSpec
     resampling: Any = None  # training.cv.Resampling: the folds/repeats of task.cv, None for one split
@@ -108,31 +109,46 @@ class Fitter(Evaluator):
     def __init__(self, job: TrainJob, config: Mapping[str, Any], device: torch.device) -> None:
         super().__init__(job, config, device)
         s = self.settings
-        data = job.data
         self.optimizer = make_optimizer(s.optimizer, self.model.parameters(), s.lr, s.weight_decay, s.momentum)
         self.schedule = make_schedule(s.lr_schedule, self.optimizer, s.epochs, s)
+        self.generator = torch.Generator().manual_seed(s.seed if s.seed is not None else 0)
+        self.mixed = make_mixed(s.precision, device)  # None: the plain float32 step
+        self.forward = compiled(self.model, bool(s.compile))
+        self._setup_data(job)
+
+    def _setup_data(self, job: TrainJob) -> None:
+        """The arrays as tensors on the device (`LoaderFitter` reads DataLoaders instead)."""
+        data = job.data
         self.x_train, self.y_train = self._tensors(data.x_train, data.y_train)
         self.x_val, self.y_val = self._tensors(data.x_val, data.y_val)
         n = len(self.x_train)
-        self.batch_size = n if s.optimizer in FULL_BATCH else min(int(s.batch_size), n)
-        self.generator = torch.Generator().manual_seed(s.seed if s.seed is not None else 0)
+        self.batch_size = n if self.settings.optimizer in FULL_BATCH else min(int(self.settings.batch_size), n)
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = torch.randperm(len(self.x_train), generator=self.generator).to(self.device)
+        for start in range(0, len(self.x_train), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.x_train[idx], self.y_train[idx]
 
     def train_epoch(self) -> float:
         """One pass in shuffled mini-batches; returns the mean training loss (may be nan/inf)."""
         self.model.train()
-        n = len(self.x_train)
-        order = torch.randperm(n, generator=self.generator).to(self.device)
-        total = 0.0
-        for start in range(0, n, self.batch_size):
-            idx = order[start:start + self.batch_size]
+        total, n = 0.0, 0
+        for x, y in self._batches():
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self._loss(self.model(self.x_train[idx]), self.y_train[idx])
-            loss.backward()
-            self.optimizer.step()
-            total += float(loss.detach()) * len(idx)
+            if self.mixed is None:
+                loss = self._loss(self.forward(x), y)
+                loss.backward()
+                self.optimizer.step()
+            else:
+                with self.mixed.autocast():
+                    loss = self._loss(self.forward(x), y)
+                self.mixed.backward_step(loss, self.optimizer)
+            total += float(loss.detach()) * len(y)
+            n += len(y)
             if not math.isfinite(total):
                 return total  # diverged: no point finishing the epoch
-        return total / n
+        return total / max(n, 1)
 
     def validate(self) -> tuple[float, float]:
         return self.evaluate(self.x_val, self.y_val)
@@ -142,9 +158,12 @@ class Fitter(Evaluator):
         return float(self.optimizer.param_groups[0]["lr"])
 
     def state(self, epoch: int) -> dict[str, Any]:
-        return {"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict(), "generator": self.generator.get_state(),
-                "lr_base": float(self.settings.lr)}
+        state = {"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "schedule": self.schedule.state_dict(), "generator": self.generator.get_state(),
+                 "lr_base": float(self.settings.lr)}
+        if self.mixed is not None and self.mixed.scaler is not None:
+            state["scaler"] = self.mixed.state_dict()
+        return state
 
     def load_state(self, state: Mapping[str, Any]) -> int:
         """Restore a checkpoint's state; returns the epoch it was taken after.
@@ -165,6 +184,8 @@ class Fitter(Evaluator):
         if "generator" in state:
             self.generator.set_state(state["generator"])
         self._apply_settings(fresh, float(state.get("lr_base", self.settings.lr)))
+        if "scaler" in state and self.mixed is not None:
+            self.mixed.load_state_dict(state["scaler"])
         return int(state.get("epoch", 0))
 
     def _apply_settings(self, fresh: list[dict[str, Any]], old_base: float) -> None:
@@ -184,6 +205,12 @@ class Fitter(Evaluator):
 
 def evaluate_on_test(job: TrainJob, config: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, float]:
     """Score a trained model (from a checkpoint's state) on the held-out test split."""
+    from autolearn.training.torch_data import TorchData
+
+    if isinstance(job.data, TorchData):
+        from autolearn.training.loader_fit import evaluate_loader_test
+
+        return evaluate_loader_test(job, config, state)
     scorer = Evaluator(job, config, torch.device("cpu"))
     scorer.model.load_state_dict(state["model"])
     x, y = scorer._tensors(job.data.x_test, job.data.y_test)

@@ -4,7 +4,9 @@ The dataset arrives through `tune.with_parameters` (the object store, once per s
 epoch reports `epoch`, `train_loss`, `val_loss`, `val_accuracy`, `lr`, what the model costs
 (`n_params`, `latency_ms`, `epoch_time_s`: `costs.py`) and where the trial runs (`node`,
 `gpu_ids`), with a checkpoint the trial resumes from after a failure. A loss that turns nan/inf
-ends the trial at once, reported with `diverged: True`, and the sweep goes on.
+ends the trial at once, reported with `diverged: True`, and the sweep goes on; so does a trial
+that runs out of GPU memory (`oom: True`, status `oom`). A torch-Dataset data set arrives as a
+description only and is built in the trial (`torch_data.py`).
 """
 from __future__ import annotations
 
@@ -105,9 +107,16 @@ def _train(config: Mapping[str, Any], job: TrainJob, report: Callable[..., None]
     for epoch in range(start + 1, epochs + 1):
         lr = fitter.lr
         began = time.perf_counter()
-        train_loss = fitter.train_epoch()
-        epoch_time = time.perf_counter() - began
-        val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
+        try:
+            train_loss = fitter.train_epoch()
+            epoch_time = time.perf_counter() - began
+            val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
+        except torch.cuda.OutOfMemoryError as err:  # status `oom`: the sweep goes on (a smaller share won't fit)
+            logging.getLogger(__name__).warning("trial ran out of GPU memory at epoch %d: %s", epoch,
+                                                str(err).splitlines()[0] if str(err) else "")
+            report({"epoch": epoch, "train_loss": math.nan, "val_loss": math.nan, "val_accuracy": math.nan,
+                    "lr": lr, "diverged": False, "oom": True, **where})
+            return
         diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
         metrics = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                    "val_accuracy": val_accuracy, "lr": lr, "diverged": diverged, "epoch_time_s": epoch_time,

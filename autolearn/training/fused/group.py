@@ -37,6 +37,8 @@ def fuse_blocker(job: TrainJob, config: Mapping[str, Any]) -> str | None:
     """Why this config cannot train fused (one line), or None when it can."""
     if getattr(job, "resampling", None) is not None:
         return "task.cv / task.repeats train several fits per trial (training/cv.py); a member is one fit"
+    if not hasattr(job.data, "x_train"):
+        return "the data set is torch Datasets read through DataLoaders in each trial; fusion needs arrays"
     try:
         builder = resolve(job.model.name, MODELS, "model.name", "model")
     except Exception as err:  # an unknown or unimportable model is the solo path's error to raise
@@ -44,6 +46,8 @@ def fuse_blocker(job: TrainJob, config: Mapping[str, Any]) -> str | None:
     if builder not in (mlp, cnn):
         return f"fused training stacks the built-in mlp and cnn only; the model is {job.model.name!r}"
     settings, model_params = split_config(job, config)
+    if str(settings.precision) != "32" or settings.compile:
+        return "train.precision / train.compile: fused members train in float32, uncompiled"
     if settings.optimizer not in OPTIMIZERS:
         return f"optimizer {settings.optimizer!r} has no vectorised rule"
     dropout = float(model_params.get("dropout", 0.0) or 0.0)

@@ -166,6 +166,24 @@ CASES = [
      "when": {"lr": [0.01]}}), [], "space.momentum.when.lr"),
     ("when-grid-under-a-choice", lambda t: ("space", {**_OPTIMIZERS, "momentum": {
      "type": "grid", "values": [0.5, 0.9], "when": {"optimizer": ["momentum"]}}}), [], "space.momentum.when.optimizer"),
+    # Users' own data (issue 15): builders of the wrong type, loader options, float16 without a GPU.
+    ("builder-wrong-type", ("task.dataset", {"name": "custom_plugins:not_a_dataset"}), [],
+     "task.dataset.name: the builder 'custom_plugins:not_a_dataset' returned str; expected (X, y) arrays"),
+    ("builder-dataset-without-classes", ("task.dataset", {"name": "custom_plugins:unlabelled_dataset"}), [],
+     "task.dataset: a torch Dataset needs a `classes` attribute"),
+    ("loader-negative-workers", ("train.loader", {"num_workers": -1}), [], "train.loader.num_workers: must be >= 0"),
+    ("loader-unknown-option", ("train.loader", {"workers": 2}), [], "train.loader.workers: unknown key"),
+    ("loader-persistent-without-workers", ("train.loader", {"persistent_workers": True}), [],
+     "train.loader.persistent_workers: needs num_workers >= 1"),
+    ("loader-with-array-dataset", ("train.loader", {"num_workers": 1}), [], "train.loader: DataLoader options"),
+    ("precision-16-without-gpu", ("train.precision", 16), [], "train.precision: 16 (float16 autocast"),
+    ("precision-16-searched-without-gpu", ("space.precision", {"type": "choice", "values": [32, 16]}), [],
+     "space.precision.values: 16"),
+    ("precision-unknown", ("train.precision", "fp8"), [], "train.precision: unknown precision 'fp8'"),
+    ("gpus-auto-for-user-trainable", lambda t: yaml.safe_dump({
+        "name": "bad", "storage": str(t / "runs"), "task": {"trainable": "custom_plugins:not_a_dataset"},
+        "space": {"x": {"type": "float", "low": 0, "high": 1}}, "metric": {"name": "loss", "mode": "min"},
+        "resources": {"gpus_per_trial": "auto"}}), [], "resources.gpus_per_trial: auto measures"),
 ]
 _OPTIMIZERS = {"optimizer": {"type": "choice", "values": ["sgd", "momentum"]},
                "lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}

@@ -43,7 +43,7 @@ def test_progress_counts_best_and_time_left():
     p.result("d", {"lr": 0.02, "optimizer": "adam"}, {"training_iteration": 5, "val_accuracy": 0.75})
     clock.now += 70.0
     assert p.counts() == {"running": 1, "finished": 1, "stopped": 1, "diverged": 1, "timeout": 0, "error": 0,
-                          "interrupted": 0, "infeasible": 0}
+                          "interrupted": 0, "infeasible": 0, "oom": 0}
     assert p.fraction_done() == pytest.approx(3.5 / 4)
     assert p.eta() == pytest.approx(10.0)
     head, best = p.lines()
