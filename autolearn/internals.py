@@ -125,6 +125,14 @@ RAY_ENV = (
            "the legacy engine at verbose=0 prints nothing", quiet_only=True),
 )
 
+# Distributed trials (training/ddp_trainable.py). Set in the trial's process, where Ray Train's
+# controller reads it (ray.train.v2._internal.constants): a trial whose workers wait for room
+# (other trials, the autoscaler) waits, instead of failing after Ray's default of 60 s.
+TRAIN_START_TIMEOUT_ENV = ("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "1800")
+# Set in each Ray Train worker of a distributed trial: the Tune trial's folder, which Ray Train's
+# own context no longer gives its workers (read by autolearn.testing.faults).
+TRIAL_DIR_ENV = "AUTOLEARN_TRIAL_DIR"
+
 # The signal Tune's fit() always handles as "save the experiment state and return" (tune.py,
 # `_setup_signal_catching`); execution/signals.py raises it to stop a sweep cleanly.
 TUNE_STOP_SIGNAL = "SIGUSR1"
