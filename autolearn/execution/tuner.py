@@ -100,7 +100,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
         name=exp.name, storage_path=storage_path(exp), verbose=int(ray_output),
         callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
                                        exp.metric.mode, exp.max_epochs, exp.run.trial_timeout), *file_loggers(),
-                   FailureReporter(exp.run.max_failures), *callbacks],
+                   FailureReporter(exp.run.max_failures), *distributed_callbacks(exp), *callbacks],
         # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
         # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
         # (ray-project/ray#27790); the second is the one that snapshot may still name.
@@ -121,6 +121,15 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     param_space = {**dict(exp.task.params), **plan.param_space}
     return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
                       run_config=run_config)
+
+
+def distributed_callbacks(exp: Experiment) -> list[Any]:
+    """What distributed trials need in the driver: their workers freed when Tune ends them."""
+    if not exp.resources.distributed:
+        return []
+    from autolearn.execution.workers import placement_group_reaper
+
+    return [placement_group_reaper()]
 
 
 def file_loggers() -> list[Any]:

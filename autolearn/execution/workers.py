@@ -14,6 +14,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from autolearn.config.sections import ResourcesSpec
 from autolearn.config.spec import Experiment
@@ -69,3 +70,38 @@ def limit_concurrency(exp: Experiment, capacity: Capacity) -> Experiment:
         return exp
     log.info("distributed trials: at most %d at once (%d workers each)", fit, exp.resources.workers_per_trial)
     return replace(exp, search=replace(exp.search, max_concurrent=fit))
+
+
+def placement_group_reaper() -> Any:
+    """A Tune callback in the sweep's driver: frees a distributed trial's workers when Tune ends it.
+
+    Ray Train's controller lives in the trial's process; when Tune ends that process (ASHA's stop,
+    a crash), the workers' placement group outlives it (Ray frees a group only when both its
+    creator and the job are gone) and holds its CPUs/GPUs for the rest of the sweep. Rank 0
+    reports the group's id (`placement_group`); this removes it once the trial is over or about
+    to be retried. A trial that finished normally has freed it already (nothing to do)."""
+    from ray.tune import Callback
+
+    class PlacementGroupReaper(Callback):
+        def _reap(self, trial: Any) -> None:
+            group = (trial.last_result or {}).get("placement_group")
+            if not group:
+                return
+            from autolearn.internals import remove_placement_group_by_id
+
+            try:
+                if remove_placement_group_by_id(group):
+                    log.debug("freed the workers of trial %s (placement group %s)", trial.trial_id, group)
+            except Exception:  # a group Ray forgot already: nothing held
+                log.debug("placement group %s of trial %s not removed", group, trial.trial_id, exc_info=True)
+
+        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            self._reap(trial)
+
+        def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            self._reap(trial)
+
+        def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            self._reap(trial)
+
+    return PlacementGroupReaper()

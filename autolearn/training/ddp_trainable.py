@@ -18,7 +18,6 @@ The seam for other data: `worker_loop` builds its fitter with `FITTER` (rank-awa
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import tempfile
 import threading
@@ -30,7 +29,7 @@ from typing import Any
 import torch
 
 from autolearn.config.sections import ResourcesSpec
-from autolearn.internals import TRAIN_START_TIMEOUT_ENV, TRIAL_DIR_ENV
+from autolearn.internals import let_train_workers_wait, set_trial_dir, torch_trainer_class
 from autolearn.training.cadence import Cadence
 from autolearn.training.distributed import DistributedFitter
 from autolearn.training.loop import TrainJob
@@ -61,13 +60,14 @@ def worker_device(requested: str, gpus_per_worker: float) -> torch.device:
 def worker_loop(config: Mapping[str, Any]) -> None:
     """Every rank: build, resume, train; all ranks report each epoch, rank 0 with the checkpoint."""
     import ray.train
+    import ray.util
 
     from autolearn.training.optim import step_schedule
 
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     job: TrainJob = config["job"]
-    os.environ[TRIAL_DIR_ENV] = config["trial_dir"]
+    set_trial_dir(config["trial_dir"])
     torch.set_num_threads(max(1, int(config["cpus"])))
     fitter = FITTER(job, config["trial"], worker_device(job.train.device, config["gpus"]), rank, world)
     start = 0
@@ -75,7 +75,9 @@ def worker_loop(config: Mapping[str, Any]) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             start = fitter.load_state(load_checkpoint_state(directory))
-    where = placement()
+    group = ray.util.get_current_placement_group()
+    # The sweep's driver removes it when Tune ends the trial (`execution.workers.reap`).
+    where = {**placement(), "placement_group": group.id.hex() if group else ""}
     epochs = fitter.settings.epochs
     cadence = Cadence(job.train.checkpoint_every, epochs)
     for epoch in range(start + 1, epochs + 1):
@@ -117,13 +119,13 @@ def make_trainer(job: TrainJob, config: Mapping[str, Any], resources: ResourcesS
                  callbacks: list[Any], resume: Any = None, trial_dir: str = "") -> Any:
     """The `TorchTrainer` of one trial: N workers, DDP over gloo (CPU) or nccl (GPU)."""
     import ray.train
-    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.train.torch import TorchConfig
 
     gpus = resources.gpus_per_worker
     loop_config = {"job": job, "trial": dict(config), "resume": resume, "trial_dir": trial_dir,
                    "cpus": resources.cpus_per_worker, "gpus": gpus}
     per_worker = {"CPU": resources.cpus_per_worker, **({"GPU": gpus} if gpus > 0 else {})}
-    return TorchTrainer(
+    return torch_trainer_class()(
         worker_loop, train_loop_config=loop_config,
         torch_config=TorchConfig(backend="nccl" if gpus > 0 else "gloo"),
         scaling_config=ray.train.ScalingConfig(num_workers=resources.workers_per_trial, use_gpu=gpus > 0,
@@ -149,7 +151,7 @@ def train_distributed_trial(config: Mapping[str, Any], job: TrainJob, resources:
     from autolearn.training.watchdog import Watchdog
 
     _quiet()
-    os.environ.setdefault(*TRAIN_START_TIMEOUT_ENV)  # the user's own value wins
+    let_train_workers_wait()
     queue = Queue(maxsize=1, actor_options={"num_cpus": 0})
     trial_dir = tune.get_context().get_trial_dir()
     run_storage = f"{experiment_dir.rstrip('/')}/{Path(trial_dir).name}"

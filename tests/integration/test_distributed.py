@@ -25,7 +25,8 @@ TWO_WORKERS = {"workers_per_trial": 2, "cpus_per_worker": 0.5}
 
 
 def _job(batch_size: int) -> TrainJob:
-    data = load_dataset("synthetic_classification", {"n_samples": 250, "n_features": 6, "n_informative": 3, "n_classes": 3})
+    data = load_dataset("synthetic_classification",
+                        {"n_samples": 250, "n_features": 6, "n_informative": 3, "n_classes": 3})
     return TrainJob(data, ModelSpec("mlp", {"hidden_units": 16}),
                     TrainSpec(epochs=1, seed=7, batch_size=batch_size, optimizer="sgd", lr=0.1, momentum=0.9))
 
