@@ -53,9 +53,9 @@ def check_workers(resources: ResourcesSpec, capacity: Capacity) -> None:
     if now + later >= need:
         return
     what = ", ".join(f"{k}={v:g}" for k, v in bundle.items() if v > 0) or "no CPU/GPU"
-    scaling = " and none the autoscaler can add" if capacity.autoscaler else " and no autoscaler"
+    scaling = f"its autoscaler can add {later} more" if capacity.autoscaler else "there is no autoscaler"
     raise ResourceError(f"resources.workers_per_trial: {need} workers of {what} each do not fit this Ray "
-                        f"cluster: its nodes hold {now}{scaling}; lower workers_per_trial or "
+                        f"cluster: its nodes hold {now} such workers and {scaling}; lower workers_per_trial or "
                         "cpus_per_worker/gpus_per_worker, or join a larger cluster (--address)")
 
 

@@ -16,11 +16,12 @@ import torch
 
 from autolearn import Experiment, run_experiment
 from autolearn.config.sections import ModelSpec, ResourcesSpec, TrainSpec
+from autolearn.errors import ResourceError
 from autolearn.training.data import load_dataset
 from autolearn.training.loop import Fitter, TrainJob
 from autolearn.training.trainable import load_checkpoint_state
 
-pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("ray_session")
 TWO_WORKERS = {"workers_per_trial": 2, "cpus_per_worker": 0.5}
 
 
@@ -31,6 +32,7 @@ def _job(batch_size: int) -> TrainJob:
                     TrainSpec(epochs=1, seed=7, batch_size=batch_size, optimizer="sgd", lr=0.1, momentum=0.9))
 
 
+@pytest.mark.slow
 def test_one_ddp_epoch_equals_one_process_over_the_same_global_batch(tmp_path):
     from autolearn.training.ddp_trainable import make_trainer
 
@@ -67,6 +69,7 @@ def _cpus_back(expected: float, timeout_s: float = 60.0) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_two_worker_trials_checkpoint_resume_and_are_stopped_by_asha(storage):
     # In order (max_concurrent 1): a good lr that fails once at epoch 2 and goes on from its
     # epoch-1 checkpoint, then a hopeless lr that ASHA stops at its first rung.
@@ -94,3 +97,13 @@ def test_two_worker_trials_checkpoint_resume_and_are_stopped_by_asha(storage):
     assert len(runs) >= 2, runs
     assert not list(Path(good.path).glob("ddp-*")), "the workers' own checkpoint copies were left behind"
     assert _cpus_back(2.0), "a stopped trial's workers still hold their CPUs"
+
+
+def test_more_workers_than_the_cluster_holds_fail_before_any_trial(seed_dict, storage):
+    exp = Experiment.from_dict({**seed_dict, "storage": storage,
+                                "resources": {"workers_per_trial": 3, "cpus_per_worker": 1}})
+    with pytest.raises(ResourceError) as err:
+        run_experiment(exp)
+    assert str(err.value).startswith("resources.workers_per_trial: 3 workers of CPU=1 each do not fit")
+    assert "hold 2 such workers and there is no autoscaler" in str(err.value)
+    assert not list(Path(storage).glob("*/train_distributed_trial_*")), "a trial started"

@@ -111,6 +111,14 @@ CASES = [
     ("tpe-huge-int-range", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.strategy", "tpe"),
      "space.hidden_units", {"type": "int", "low": 1, "high": 2**32})), [], "space.hidden_units"),
     ("fault-hook-is-not-a-run-field", ("run.inject_fault", {"kind": "raise"}), [], "run.inject_fault: unknown key"),
+    # Distributed trials (the cluster's own limit: tests/integration/test_distributed.py).
+    ("zero-workers", ("resources.workers_per_trial", 0), [], "resources.workers_per_trial: must be >= 1"),
+    ("negative-workers", ("resources.workers_per_trial", -3), [], "resources.workers_per_trial: must be >= 1"),
+    ("fractional-workers", ("resources.workers_per_trial", 2.5), [], "workers_per_trial: expected an integer"),
+    ("text-workers", ("resources.workers_per_trial", "many"), [], "resources.workers_per_trial: expected a number"),
+    ("worker-cpus-without-workers", ("resources.cpus_per_worker", 2), [], "resources.cpus_per_worker"),
+    ("fused-distributed-trials", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.fuse", 4),
+     "resources.workers_per_trial", 2)), [], "search.fuse: cannot fuse trials that are each 2 workers"),
 ]
 
 
