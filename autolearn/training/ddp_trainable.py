@@ -4,20 +4,20 @@ Ray Train V2 (Ray >= 2.50) runs a `TorchTrainer` *inside* a Tune function traina
 `Tuner(trainer)` form is gone). The trial's function (the "driver") holds almost nothing itself
 (`DRIVER_RESOURCES`); the trainer's controller asks Ray for N worker bundles of
 `cpus_per_worker`/`gpus_per_worker`, sets up `gloo` (CPU) or `nccl` (GPU) and runs `worker_loop`
-on every rank. Rank 0's report of each epoch comes back to the driver (`_Forward`, through a
+on every rank. Rank 0's report of each epoch comes back to the driver (`Forward`, through a
 one-slot queue, so workers never run ahead of Tune by more than a report), and the driver reports
 it to Tune with the checkpoint rank 0 saved. So Tune holds the checkpoints, as for any trial:
 ASHA, retries (`run.max_failures`), a resumed sweep, TensorBoard and the test score of the best
 trial work unchanged. A retried trial passes Tune's checkpoint to the workers (`resume`), and
 every rank loads it. When Tune stops the trial (ASHA), its driver process ends; the controller
-and workers it owns go with it, and Ray Train's cleaner frees their placement group.
+and workers it owns go with it, and the sweep's driver frees their placement group
+(`execution.workers.placement_group_reaper`).
 
 The seam for other data: `worker_loop` builds its fitter with `FITTER` (rank-aware, see
 `distributed.DistributedFitter`); a torch-`Dataset` fitter with sharded loaders plugs in there.
 """
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 import threading
@@ -33,7 +33,7 @@ from autolearn.internals import let_train_workers_wait, set_trial_dir, torch_tra
 from autolearn.training.cadence import Cadence
 from autolearn.training.distributed import DistributedFitter
 from autolearn.training.loop import TrainJob
-from autolearn.training.trainable import CHECKPOINT_FILE, load_checkpoint_state, placement
+from autolearn.training.trainable import CHECKPOINT_FILE, load_checkpoint_state, placement, run_epoch
 from autolearn.values import is_uri
 
 # The driver only waits on queues: one byte of memory is a reservation that takes no CPU (an empty
@@ -76,21 +76,16 @@ def worker_loop(config: Mapping[str, Any]) -> None:
         with checkpoint.as_directory() as directory:
             start = fitter.load_state(load_checkpoint_state(directory))
     group = ray.util.get_current_placement_group()
-    # The sweep's driver removes it when Tune ends the trial (`execution.workers.reap`).
+    # The sweep's driver removes it when Tune ends the trial (`execution.workers.placement_group_reaper`).
     where = {**placement(), "placement_group": group.id.hex() if group else ""}
     epochs = fitter.settings.epochs
     cadence = Cadence(job.train.checkpoint_every, epochs)
     for epoch in range(start + 1, epochs + 1):
-        lr = fitter.lr
-        train_loss = fitter.train_epoch()
-        val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
-        diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
-        metrics = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_accuracy,
-                   "lr": lr, "diverged": diverged, "workers": world, **where}
-        if diverged:
+        metrics = {**run_epoch(fitter, epoch), "workers": world, **where}  # the same on every rank
+        if metrics["diverged"]:
             ray.train.report(metrics)
             return
-        step_schedule(fitter.settings.lr_schedule, fitter.schedule, val_loss)
+        step_schedule(fitter.settings.lr_schedule, fitter.schedule, metrics["val_loss"])
         with tempfile.TemporaryDirectory() as directory:
             saved = None
             if cadence.due(epoch) and rank == 0:
@@ -131,8 +126,10 @@ def make_trainer(job: TrainJob, config: Mapping[str, Any], resources: ResourcesS
         scaling_config=ray.train.ScalingConfig(num_workers=resources.workers_per_trial, use_gpu=gpus > 0,
                                                resources_per_worker=per_worker),
         # Tune retries the trial (run.max_failures); Train itself does not, or a failure would count twice.
-        run_config=ray.train.RunConfig(name=f"ddp-{uuid.uuid4().hex[:8]}", storage_path=run_storage,
+        run_config=ray.train.RunConfig(name=f"ddp-{uuid.uuid4().hex[:8]}", storage_path=run_storage,  # type: ignore[call-arg]  # V2 at run time; mypy sees V1
                                        callbacks=callbacks, failure_config=ray.train.FailureConfig(max_failures=0),
+                                       # a line per report and per worker start is noise in a sweep's output
+                                       logging_config=ray.train.LoggingConfig(log_level="WARNING"),
                                        # the driver may still be copying the one before last
                                        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=3)),
     )

@@ -63,6 +63,18 @@ def load_checkpoint_state(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return torch.load(Path(directory) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
 
 
+def run_epoch(fitter: Any, epoch: int) -> dict[str, Any]:
+    """Train one epoch and validate: what every trial reports (also a distributed one's ranks).
+
+    `diverged` when a loss is not finite; a training loss that is skips the validation."""
+    lr = fitter.lr
+    train_loss = fitter.train_epoch()
+    val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
+    diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
+    return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_accuracy,
+            "lr": lr, "diverged": diverged}
+
+
 def train_trial(config: Mapping[str, Any], job: TrainJob, timeout: float | None = None) -> None:
     """Ray Tune function trainable: one config of the built-in training loop.
 
@@ -93,20 +105,15 @@ def _train(config: Mapping[str, Any], job: TrainJob, report: Callable[..., None]
     epochs = fitter.settings.epochs
     cadence = Cadence(job.train.checkpoint_every, epochs)
     for epoch in range(start + 1, epochs + 1):
-        lr = fitter.lr
-        train_loss = fitter.train_epoch()
-        val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
-        diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
-        metrics = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                   "val_accuracy": val_accuracy, "lr": lr, "diverged": diverged, **where}
+        metrics = {**run_epoch(fitter, epoch), **where}
         if isinstance(fitter, CrossValidatedFitter):
             metrics.update(fitter.spread)  # val_accuracy is the mean over folds; this is its spread
-        if diverged:
+        if metrics["diverged"]:
             report(metrics)
             return
         from autolearn.training.optim import step_schedule
 
-        step_schedule(fitter.settings.lr_schedule, fitter.schedule, val_loss)
+        step_schedule(fitter.settings.lr_schedule, fitter.schedule, metrics["val_loss"])
         if cadence.due(epoch):
             with tempfile.TemporaryDirectory() as directory:
                 torch.save(fitter.state(epoch), Path(directory) / CHECKPOINT_FILE)
