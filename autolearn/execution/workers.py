@@ -64,7 +64,9 @@ def limit_concurrency(exp: Experiment, capacity: Capacity) -> Experiment:
     if not exp.resources.distributed:
         return exp
     now, later = worker_slots(capacity, worker_bundle(exp.resources))
-    fit = max(1, min(UNKNOWN, now + later) // exp.resources.workers_per_trial)
+    if now + later >= UNKNOWN:
+        return exp  # an autoscaler with no known bound: Ray Train's workers wait for its nodes
+    fit = max(1, (now + later) // exp.resources.workers_per_trial)
     current = exp.search.max_concurrent
     if current is not None and current <= fit:
         return exp

@@ -61,3 +61,8 @@ def test_concurrency_is_capped_at_the_trials_whose_workers_fit_together(seed_dic
     assert limit_concurrency(exp, LAPTOP).search.max_concurrent == expected
     single = Experiment.from_dict(seed_dict)
     assert limit_concurrency(single, LAPTOP) is single
+    unbounded = Capacity([{"CPU": 2.0}], [], autoscaler=True)
+    assert limit_concurrency(exp, unbounded).search.max_concurrent == given
+    gpu_cluster = Capacity([{"CPU": 8.0}], GPU_TYPES, autoscaler=True)  # 2×8 + 4×4 GPUs, 1 per worker
+    gpu_exp = Experiment.from_dict({**seed_dict, "resources": {"workers_per_trial": 4, "gpus_per_worker": 1}})
+    assert limit_concurrency(gpu_exp, gpu_cluster).search.max_concurrent == 8
