@@ -125,6 +125,59 @@ RAY_ENV = (
            "the legacy engine at verbose=0 prints nothing", quiet_only=True),
 )
 
+# Distributed trials (training/ddp_trainable.py). Set in the trial's process, where Ray Train's
+# controller reads it (ray.train.v2._internal.constants): a trial whose workers wait for room
+# (other trials, the autoscaler) waits, instead of failing after Ray's default of 60 s.
+TRAIN_START_TIMEOUT_ENV = ("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "1800")
+# Set in each Ray Train worker of a distributed trial: the Tune trial's folder, which Ray Train's
+# own context no longer gives its workers (read by autolearn.testing.faults).
+TRIAL_DIR_ENV = "AUTOLEARN_TRIAL_DIR"
+
+
+
+def let_train_workers_wait() -> None:
+    """In a distributed trial's process, before its trainer starts: `TRAIN_START_TIMEOUT_ENV`
+    (the user's own value wins)."""
+    os.environ.setdefault(*TRAIN_START_TIMEOUT_ENV)
+
+
+def set_trial_dir(path: str) -> None:
+    """In a Ray Train worker: `TRIAL_DIR_ENV`, the Tune trial folder its driver passed on."""
+    os.environ[TRIAL_DIR_ENV] = path
+
+
+def torch_trainer_class() -> type:
+    """Ray Train's `TorchTrainer`, less the `PlacementGroupCleanerCallback` of its default callbacks.
+
+    That callback starts a detached actor per run that polls the State API, which needs Ray's
+    dashboard: without one (Ray's minimal install, `ray.init(include_dashboard=False)`) it logs
+    a warning every second and never ends. autolearn's sweep driver frees a stopped trial's
+    placement group itself (`execution/workers.py`), so the cleaner is not started. Overrides
+    `DataParallelTrainer._create_default_callbacks` (ray/train/v2/api/data_parallel_trainer.py).
+    """
+    from ray.train.torch import TorchTrainer
+    from ray.train.v2._internal.callbacks.placement_group_callback import PlacementGroupCleanerCallback
+
+    class Trainer(TorchTrainer):
+        def _create_default_callbacks(self) -> list[Any]:
+            callbacks = super()._create_default_callbacks()  # type: ignore[misc]  # V2's method; mypy sees V1
+            return [c for c in callbacks if not isinstance(c, PlacementGroupCleanerCallback)]
+
+    return Trainer
+
+
+def remove_placement_group_by_id(hex_id: str) -> bool:
+    """Remove a placement group known by its hex id, unless it is gone already; True if removed."""
+    import ray
+    from ray.util.placement_group import PlacementGroup, placement_group_table, remove_placement_group
+
+    group = PlacementGroup(ray.PlacementGroupID(bytes.fromhex(hex_id)))
+    if placement_group_table(group).get("state") in (None, "REMOVED"):
+        return False
+    remove_placement_group(group)
+    return True
+
+
 # The signal Tune's fit() always handles as "save the experiment state and return" (tune.py,
 # `_setup_signal_catching`); execution/signals.py raises it to stop a sweep cleanly.
 TUNE_STOP_SIGNAL = "SIGUSR1"

@@ -260,16 +260,27 @@ class MetricSpec:
 @dataclass(frozen=True)
 class ResourcesSpec:
     """What one trial reserves; Ray runs as many trials at once as the cluster's CPUs and GPUs allow
-    (a GPU share below 1 packs several trials onto one GPU)."""
+    (a GPU share below 1 packs several trials onto one GPU).
+
+    `workers_per_trial` > 1 makes each trial N data-parallel workers (Ray Train, DDP), each holding
+    `cpus_per_worker` and `gpus_per_worker`; `cpus_per_trial`/`gpus_per_trial` are then not used
+    (`training/ddp_trainable.py`)."""
 
     cpus_per_trial: float = 1.0
     gpus_per_trial: float | Literal["auto"] = 0.0  # auto: sized from a measured trial (training/profile.py)
+    workers_per_trial: int = 1
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
 
     @property
     def gpus(self) -> float:
         """The GPU share as a number; `auto` counts as none until `training.profile.resolve_gpus`
         replaced it (before the sweep starts, so Ray never sees `auto`)."""
         return 0.0 if self.gpus_per_trial == "auto" else float(self.gpus_per_trial)
+
+    @property
+    def distributed(self) -> bool:
+        return self.workers_per_trial > 1
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "resources") -> ResourcesSpec:
@@ -279,15 +290,37 @@ class ResourcesSpec:
         out: dict[str, Any] = {}
         if "cpus_per_trial" in data:
             out["cpus_per_trial"] = _float(data["cpus_per_trial"], f"{path}.cpus_per_trial", 0.0, low_open=True)
-        if data.get("gpus_per_trial") == "auto":
-            out["gpus_per_trial"] = "auto"
-        elif "gpus_per_trial" in data:
-            gpus = _float(data["gpus_per_trial"], f"{path}.gpus_per_trial", 0.0)
-            if gpus > 1 and gpus != math.floor(gpus):
-                raise ConfigError(f"{path}.gpus_per_trial", f"a share above 1 must be a whole number "
-                                  f"of GPUs, got {gpus}; use a fraction below 1 to share one GPU")
-            out["gpus_per_trial"] = gpus
+        for key in ("gpus_per_trial", "gpus_per_worker"):
+            if key == "gpus_per_trial" and data.get(key) == "auto":
+                out[key] = "auto"
+            elif key in data:
+                out[key] = _gpu_share(data[key], f"{path}.{key}")
+        if "cpus_per_worker" in data:
+            out["cpus_per_worker"] = _float(data["cpus_per_worker"], f"{path}.cpus_per_worker", 0.0, low_open=True)
+        if "workers_per_trial" in data:
+            out["workers_per_trial"] = _int(data["workers_per_trial"], f"{path}.workers_per_trial", 1)
+        _one_kind_of_trial(out, path)
         return cls(**out)
+
+
+def _gpu_share(value: Any, path: str) -> float:
+    gpus = _float(value, path, 0.0)
+    if gpus > 1 and gpus != math.floor(gpus):
+        raise ConfigError(path, f"a share above 1 must be a whole number of GPUs, got {gpus}; "
+                          "use a fraction below 1 to share one GPU")
+    return gpus
+
+
+def _one_kind_of_trial(fields: dict[str, Any], path: str) -> None:
+    """Per-trial and per-worker sizes describe two different trials: a spec gives one kind."""
+    distributed = fields.get("workers_per_trial", 1) > 1
+    wrong = ("cpus_per_trial", "gpus_per_trial") if distributed else ("cpus_per_worker", "gpus_per_worker")
+    for key in wrong:
+        if key in fields:
+            raise ConfigError(f"{path}.{key}", "is for single-process trials; with workers_per_trial > 1 set "
+                              "cpus_per_worker/gpus_per_worker instead" if distributed else
+                              "applies only with workers_per_trial > 1; for one process use "
+                              f"{key.replace('worker', 'trial')}")
 
 
 @dataclass(frozen=True)

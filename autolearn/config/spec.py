@@ -179,6 +179,10 @@ class Experiment:
             out["constraints"] = [c.to_dict() for c in self.constraints]
         out["resources"] = {"cpus_per_trial": self.resources.cpus_per_trial,
                             "gpus_per_trial": self.resources.gpus_per_trial}
+        if self.resources.distributed:
+            out["resources"] = {"workers_per_trial": self.resources.workers_per_trial,
+                                "cpus_per_worker": self.resources.cpus_per_worker,
+                                "gpus_per_worker": self.resources.gpus_per_worker}
         out["storage"] = self.storage
         out["run"] = {"max_failures": self.run.max_failures, "trial_timeout": self.run.trial_timeout}
         return out

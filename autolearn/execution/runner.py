@@ -24,6 +24,7 @@ from autolearn.values import is_uri
 if TYPE_CHECKING:
     from ray.tune import Checkpoint, Result, ResultGrid, Tuner
 
+    from autolearn.execution.cluster import Capacity
     from autolearn.training.loop import TrainJob
 
 log = logging.getLogger(__name__)
@@ -101,15 +102,21 @@ def ensure_ray(address: str | None, ray_output: bool = False) -> bool:
     return True
 
 
-def check_resources(exp: Experiment) -> None:
-    """Fail fast when no node, present or launchable, can hold one trial; warn on unshared storage."""
+def check_resources(exp: Experiment) -> Capacity:
+    """Fail fast when no node, present or launchable, can hold one trial (or a distributed trial's
+    workers); warn on unshared storage. Returns what the cluster can run."""
     from autolearn.execution.cluster import check_resources as check_capacity
     from autolearn.execution.cluster import cluster_capacity
+    from autolearn.execution.workers import check_workers
     from autolearn.results.storage import warn_if_not_shared
 
     capacity = cluster_capacity()
-    check_capacity(exp.resources.cpus_per_trial, exp.resources.gpus, capacity)
+    if exp.resources.distributed:
+        check_workers(exp.resources, capacity)
+    else:
+        check_capacity(exp.resources.cpus_per_trial, exp.resources.gpus, capacity)
     warn_if_not_shared(exp.storage, capacity.multi_node)
+    return capacity
 
 
 def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bool = False,
@@ -134,7 +141,12 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     with ray_settings(ray_output), experiment_guard(exp):
         job, started_ray = start(exp, address, ray_output)
         try:
-            check_resources(exp)
+            capacity = check_resources(exp)
+            if exp.resources.distributed:  # cap the trials at once to those whose workers fit together
+                from autolearn.execution.workers import limit_concurrency
+
+                exp = limit_concurrency(exp, capacity)
+                plan = search_plan(exp)
             _save_spec(exp, out)
             return fit_and_collect(exp, lambda: make_tuner(exp, job, plan, callbacks, ray_output), job, started,
                                    extras=resolved)

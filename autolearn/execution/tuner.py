@@ -66,6 +66,13 @@ def build_trainable(exp: Experiment, job: TrainJob | None) -> Any:
     fused = fused_trainable(exp, job)  # None unless search.fuse has fused workers train the trials
     if fused is not None:
         return fused
+    if exp.resources.distributed:
+        from autolearn.training.ddp_trainable import DRIVER_RESOURCES, train_distributed_trial
+
+        distributed = tune.with_parameters(train_distributed_trial, job=job, resources=exp.resources,
+                                           experiment_dir=experiment_dir(exp), timeout=exp.run.trial_timeout)
+        # The workers reserve their own bundles (Ray Train); the trial itself only waits on them.
+        return tune.with_resources(distributed, tune.PlacementGroupFactory([DRIVER_RESOURCES]))
     trainable = exp.task.trainable
     if trainable is None:
         from autolearn.training.trainable import train_trial
@@ -97,7 +104,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
                    TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
                                        exp.metric.mode, exp.max_epochs, exp.run.trial_timeout,
                                        exp.constraints), *file_loggers(),
-                   FailureReporter(exp.run.max_failures), *callbacks],
+                   FailureReporter(exp.run.max_failures), *distributed_callbacks(exp), *callbacks],
         # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
         # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
         # (ray-project/ray#27790); the second is the one that snapshot may still name.
@@ -114,7 +121,9 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
         scheduler=make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs, exp.space),
         # Reusing a worker needs its training thread back within seconds; a hung trial's never
         # comes back (training/watchdog.py), so with a time limit each trial gets a fresh worker.
-        num_samples=plan.num_samples, reuse_actors=exp.run.trial_timeout is None,
+        # A distributed trial's process owns its Ray Train controller and workers: it must end with
+        # the trial (ASHA's stop), which frees them, so it is never reused either.
+        num_samples=plan.num_samples, reuse_actors=exp.run.trial_timeout is None and not exp.resources.distributed,
     )
     param_space = {**dict(exp.task.params), **plan.param_space}
     return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
@@ -129,6 +138,15 @@ def schedule_recorder(exp: Experiment, population: tuple[tuple[str, ...], int] |
     from autolearn.inspection.hparam_schedule import HparamRecorder
 
     return [HparamRecorder(population[0], tensorboard_dir(exp).parent)]
+
+
+def distributed_callbacks(exp: Experiment) -> list[Any]:
+    """What distributed trials need in the driver: their workers freed when Tune ends them."""
+    if not exp.resources.distributed:
+        return []
+    from autolearn.execution.workers import placement_group_reaper
+
+    return [placement_group_reaper()]
 
 
 def file_loggers() -> list[Any]:

@@ -63,9 +63,7 @@ class _FaultyModule(nn.Module):
             raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (injected at epoch {epoch})")
         if epoch != self.at_epoch:
             return
-        from ray import tune
-
-        marker = Path(tune.get_context().get_trial_dir()) / MARKER
+        marker = _trial_dir() / MARKER
         if marker.exists():
             return  # fired already: this is the retry, let it finish
         marker.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +71,17 @@ class _FaultyModule(nn.Module):
         if self.fault == "exit":
             os._exit(1)  # the worker process dies, as on an out-of-memory kill
         raise InjectedFault(f"injected failure at epoch {epoch} (autolearn.testing.faults)")
+
+
+def _trial_dir() -> Path:
+    """The trial's folder: Tune's, or the one a distributed trial's driver gave its Ray Train workers."""
+    from autolearn.internals import TRIAL_DIR_ENV
+
+    if os.environ.get(TRIAL_DIR_ENV):
+        return Path(os.environ[TRIAL_DIR_ENV])
+    from ray import tune
+
+    return Path(tune.get_context().get_trial_dir())
 
 
 def faulty_mlp(input_shape: tuple[int, ...], n_outputs: int,

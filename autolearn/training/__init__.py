@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from autolearn.config.validation import register_check
 from autolearn.training.checks import check_builtin
+from autolearn.training.ddp_checks import check_distributed
 from autolearn.training.session import get_checkpoint, report
 
 __all__ = ["get_checkpoint", "report"]
 
 register_check("training", check_builtin)
+register_check("distributed", check_distributed)

@@ -67,6 +67,27 @@ def load_checkpoint_state(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return torch.load(Path(directory) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
 
 
+def run_epoch(fitter: Any, epoch: int) -> dict[str, Any]:
+    """Train one epoch and validate: what every trial reports (also a distributed one's ranks).
+
+    `diverged` when a loss is not finite; a training loss that is skips the validation. `oom` when
+    the epoch ran out of GPU memory (the trial then ends; the sweep goes on)."""
+    lr = fitter.lr
+    began = time.perf_counter()
+    try:
+        train_loss = fitter.train_epoch()
+        epoch_time = time.perf_counter() - began
+        val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
+    except torch.cuda.OutOfMemoryError as err:  # status `oom`: the sweep goes on (a smaller share won't fit)
+        logging.getLogger(__name__).warning("trial ran out of GPU memory at epoch %d: %s", epoch,
+                                            str(err).splitlines()[0] if str(err) else "")
+        return {"epoch": epoch, "train_loss": math.nan, "val_loss": math.nan, "val_accuracy": math.nan,
+                "lr": lr, "diverged": False, "oom": True}
+    diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
+    return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_accuracy,
+            "lr": lr, "diverged": diverged, "epoch_time_s": epoch_time}
+
+
 def train_trial(config: Mapping[str, Any], job: TrainJob, timeout: float | None = None) -> None:
     """Ray Tune function trainable: one config of the built-in training loop.
 
@@ -105,30 +126,15 @@ def _train(config: Mapping[str, Any], job: TrainJob, report: Callable[..., None]
     epochs = fitter.settings.epochs
     cadence = Cadence(job.train.checkpoint_every, epochs, getattr(job, "sync_every", None))
     for epoch in range(start + 1, epochs + 1):
-        lr = fitter.lr
-        began = time.perf_counter()
-        try:
-            train_loss = fitter.train_epoch()
-            epoch_time = time.perf_counter() - began
-            val_loss, val_accuracy = fitter.validate() if math.isfinite(train_loss) else (math.nan, math.nan)
-        except torch.cuda.OutOfMemoryError as err:  # status `oom`: the sweep goes on (a smaller share won't fit)
-            logging.getLogger(__name__).warning("trial ran out of GPU memory at epoch %d: %s", epoch,
-                                                str(err).splitlines()[0] if str(err) else "")
-            report({"epoch": epoch, "train_loss": math.nan, "val_loss": math.nan, "val_accuracy": math.nan,
-                    "lr": lr, "diverged": False, "oom": True, **where})
-            return
-        diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
-        metrics = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                   "val_accuracy": val_accuracy, "lr": lr, "diverged": diverged, "epoch_time_s": epoch_time,
-                   **where}
+        metrics = {**run_epoch(fitter, epoch), **where}
         if isinstance(fitter, CrossValidatedFitter):
             metrics.update(fitter.spread)  # val_accuracy is the mean over folds; this is its spread
-        if diverged:
+        if metrics["diverged"] or metrics.get("oom"):
             report(metrics)
             return
         from autolearn.training.optim import step_schedule
 
-        step_schedule(fitter.settings.lr_schedule, fitter.schedule, val_loss)
+        step_schedule(fitter.settings.lr_schedule, fitter.schedule, metrics["val_loss"])
         if cadence.due(epoch):
             with tempfile.TemporaryDirectory() as directory:
                 torch.save(fitter.state(epoch), Path(directory) / CHECKPOINT_FILE)

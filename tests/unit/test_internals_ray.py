@@ -187,3 +187,22 @@ def test_no_other_module_sets_environment_variables_or_reads_ray_private_parts()
             if re.search(pattern, text):
                 offenders.append(f"{file.relative_to(root)}: {pattern}")
     assert not offenders, offenders
+
+
+def test_ray_train_builds_its_default_callbacks_in_the_method_distributed_trials_override():
+    from ray.train.torch import TorchTrainer
+    from ray.train.v2._internal.callbacks import placement_group_callback
+
+    loud(hasattr(TorchTrainer, "_create_default_callbacks"), "DataParallelTrainer._create_default_callbacks",
+         "torch_trainer_class")
+    loud(hasattr(placement_group_callback, "PlacementGroupCleanerCallback"),
+         "ray.train.v2._internal.callbacks.placement_group_callback.PlacementGroupCleanerCallback",
+         "torch_trainer_class")
+    source = inspect.getsource(importlib.import_module("ray.train.v2.api.data_parallel_trainer"))
+    loud("PlacementGroupCleanerCallback()" in source, "the cleaner among the default callbacks", "torch_trainer_class")
+
+
+def test_ray_train_reads_the_worker_group_start_timeout_where_internals_says():
+    name, _ = internals.TRAIN_START_TIMEOUT_ENV
+    source = inspect.getsource(importlib.import_module("ray.train.v2._internal.constants"))
+    loud(f'"{name}"' in source, f"the environment variable {name}", "TRAIN_START_TIMEOUT_ENV")

@@ -184,6 +184,14 @@ CASES = [
         "name": "bad", "storage": str(t / "runs"), "task": {"trainable": "custom_plugins:not_a_dataset"},
         "space": {"x": {"type": "float", "low": 0, "high": 1}}, "metric": {"name": "loss", "mode": "min"},
         "resources": {"gpus_per_trial": "auto"}}), [], "resources.gpus_per_trial: auto measures"),
+    # Distributed trials (the cluster's own limit: tests/integration/test_distributed.py).
+    ("zero-workers", ("resources.workers_per_trial", 0), [], "resources.workers_per_trial: must be >= 1"),
+    ("negative-workers", ("resources.workers_per_trial", -3), [], "resources.workers_per_trial: must be >= 1"),
+    ("fractional-workers", ("resources.workers_per_trial", 2.5), [], "workers_per_trial: expected an integer"),
+    ("text-workers", ("resources.workers_per_trial", "many"), [], "resources.workers_per_trial: expected a number"),
+    ("worker-cpus-without-workers", ("resources.cpus_per_worker", 2), [], "resources.cpus_per_worker"),
+    ("fused-distributed-trials", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.fuse", 4),
+     "resources.workers_per_trial", 2)), [], "search.fuse: cannot fuse trials that are each 2 workers"),
 ]
 _OPTIMIZERS = {"optimizer": {"type": "choice", "values": ["sgd", "momentum"]},
                "lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}
