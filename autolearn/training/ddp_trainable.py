@@ -13,8 +13,8 @@ every rank loads it. When Tune stops the trial (ASHA), its driver process ends; 
 and workers it owns go with it, and the sweep's driver frees their placement group
 (`execution.workers.placement_group_reaper`).
 
-The seam for other data: `worker_loop` builds its fitter with `FITTER` (rank-aware, see
-`distributed.DistributedFitter`); a torch-`Dataset` fitter with sharded loaders plugs in there.
+Each rank's fitter comes from `make_rank_fitter`: `distributed.DistributedFitter` for arrays,
+`ddp_loader.DistributedLoaderFitter` (sharded DataLoaders) for torch Datasets.
 """
 from __future__ import annotations
 
@@ -43,6 +43,18 @@ DRIVER_RESOURCES: dict[str, float] = {"memory": 1}
 FITTER: Callable[..., DistributedFitter] = DistributedFitter
 
 
+def make_rank_fitter(job: TrainJob, config: Mapping[str, Any], device: torch.device, rank: int, world: int) -> Any:
+    """This rank's fitter: arrays shard each global batch (`FITTER`); torch Datasets read a
+    `DistributedSampler`'s shard through DataLoaders (`ddp_loader.py`)."""
+    from autolearn.training.torch_data import TorchData
+
+    if isinstance(job.data, TorchData):
+        from autolearn.training.ddp_loader import DistributedLoaderFitter
+
+        return DistributedLoaderFitter(job, config, device, rank, world)
+    return FITTER(job, config, device, rank, world)
+
+
 def worker_device(requested: str, gpus_per_worker: float) -> torch.device:
     """This rank's GPU when it was given one (Ray Train picks it), else the CPU."""
     from autolearn.errors import ResourceError
@@ -69,7 +81,7 @@ def worker_loop(config: Mapping[str, Any]) -> None:
     job: TrainJob = config["job"]
     set_trial_dir(config["trial_dir"])
     torch.set_num_threads(max(1, int(config["cpus"])))
-    fitter = FITTER(job, config["trial"], worker_device(job.train.device, config["gpus"]), rank, world)
+    fitter = make_rank_fitter(job, config["trial"], worker_device(job.train.device, config["gpus"]), rank, world)
     start = 0
     checkpoint = ray.train.get_checkpoint() or config.get("resume")
     if checkpoint is not None:

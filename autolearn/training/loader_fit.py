@@ -17,7 +17,13 @@ from autolearn.training.torch_data import TorchData, build_datasets, build_loade
 
 
 class LoaderFitter(Fitter):
-    """A Fitter reading its data through DataLoaders (built in this process, from the builder)."""
+    """A Fitter reading its data through DataLoaders (built in this process, from the builder).
+
+    `rank`/`world_size` are those of a data-parallel trial (`ddp_loader.py`): its loaders then
+    read this rank's shard, `batch_size // world_size` items per step."""
+
+    rank = 0
+    world_size = 1
 
     def _setup_data(self, job: TrainJob) -> None:
         data = job.data
@@ -27,7 +33,8 @@ class LoaderFitter(Fitter):
         batch = int(self.settings.batch_size)
         if self.settings.optimizer in FULL_BATCH:  # `gd`: one batch of the whole training part
             batch = len(build_datasets(data)["train"])  # type: ignore[arg-type]
-        self.loaders = build_loaders(data, self.settings.loader, batch, seed=seed, device=self.device)
+        self.loaders = build_loaders(data, self.settings.loader, max(1, batch // self.world_size), rank=self.rank,
+                                     world_size=self.world_size, seed=seed, device=self.device)
         self.n_train = len(self.loaders.train.dataset)  # type: ignore[arg-type]
         self.batch_size = batch
         # One validation batch's inputs, read here without loader workers: for what times the model
