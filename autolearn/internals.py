@@ -141,6 +141,22 @@ def let_train_workers_wait() -> None:
     os.environ.setdefault(*TRAIN_START_TIMEOUT_ENV)
 
 
+# Ray Train V2 logs every report of every rank at INFO ("Reporting training result ...") on a
+# logger named by the file's path, not under "ray.train", so `logging.getLogger("ray.train")`
+# does not reach it.
+TRAIN_REPORT_LOGGER_MODULE = "ray.train.v2._internal.execution.context"
+
+
+def quiet_train_reports() -> None:
+    """In a Ray Train worker: that per-report INFO line off (warnings stay)."""
+    import importlib
+
+    module = importlib.import_module(TRAIN_REPORT_LOGGER_MODULE)
+    logger = getattr(module, "logger", None)
+    if isinstance(logger, logging.Logger):
+        logger.setLevel(max(logging.WARNING, logger.level))
+
+
 def set_trial_dir(path: str) -> None:
     """In a Ray Train worker: `TRIAL_DIR_ENV`, the Tune trial folder its driver passed on."""
     os.environ[TRIAL_DIR_ENV] = path

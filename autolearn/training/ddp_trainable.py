@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from autolearn.config.sections import ResourcesSpec
-from autolearn.internals import let_train_workers_wait, set_trial_dir, torch_trainer_class
+from autolearn.internals import let_train_workers_wait, quiet_train_reports, set_trial_dir, torch_trainer_class
 from autolearn.training.cadence import Cadence
 from autolearn.training.distributed import DistributedFitter
 from autolearn.training.loop import TrainJob
@@ -80,6 +80,7 @@ def worker_loop(config: Mapping[str, Any]) -> None:
     rank, world = context.get_world_rank(), context.get_world_size()
     job: TrainJob = config["job"]
     set_trial_dir(config["trial_dir"])
+    quiet_train_reports()
     torch.set_num_threads(max(1, int(config["cpus"])))
     fitter = make_rank_fitter(job, config["trial"], worker_device(job.train.device, config["gpus"]), rank, world)
     start = 0

@@ -206,3 +206,16 @@ def test_ray_train_reads_the_worker_group_start_timeout_where_internals_says():
     name, _ = internals.TRAIN_START_TIMEOUT_ENV
     source = inspect.getsource(importlib.import_module("ray.train.v2._internal.constants"))
     loud(f'"{name}"' in source, f"the environment variable {name}", "TRAIN_START_TIMEOUT_ENV")
+
+
+def test_ray_train_logs_each_report_on_the_logger_internals_quiets():
+    module = importlib.import_module(internals.TRAIN_REPORT_LOGGER_MODULE)
+    loud(isinstance(getattr(module, "logger", None), logging.Logger), f"{internals.TRAIN_REPORT_LOGGER_MODULE}.logger",
+         "quiet_train_reports")
+    loud("Reporting training result" in inspect.getsource(module), "the per-report INFO line", "quiet_train_reports")
+    before = module.logger.level
+    try:
+        internals.quiet_train_reports()
+        assert not module.logger.isEnabledFor(logging.INFO) and module.logger.isEnabledFor(logging.WARNING)
+    finally:
+        module.logger.setLevel(before)
