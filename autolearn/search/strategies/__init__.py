@@ -13,6 +13,7 @@ from autolearn.config.plugins import resolve
 from autolearn.config.space import SearchSpace
 from autolearn.errors import ConfigError
 from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy
+from autolearn.search.strategies.bohb import BOHBSearch
 from autolearn.search.strategies.gp import GPSearch
 from autolearn.search.strategies.grid import GridSearch
 from autolearn.search.strategies.random import RandomSearch
@@ -23,6 +24,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "random": RandomSearch,
     "tpe": TPESearch,
     "gp": GPSearch,
+    "bohb": BOHBSearch,
 }
 
 __all__ = ["STRATEGIES", "SearchPlan", "SearchRequest", "Strategy", "get_strategy", "make_search"]

@@ -69,7 +69,8 @@ def test_num_samples_defaults_stay_as_they_were() -> None:
      "is called without arguments, but it requires 'width'"),
     ({"strategy": "custom_plugins:Missing"}, "search.strategy", "module 'custom_plugins' has no attribute 'Missing'"),
     ({"strategy": "no_such_package.search:Mine"}, "search.strategy", "cannot import module 'no_such_package.search'"),
-    ({"strategy": "anneal"}, "search.strategy", "unknown strategy 'anneal'; allowed: 'gp', 'grid', 'random', 'tpe'"),
+    ({"strategy": "anneal"}, "search.strategy",
+     "unknown strategy 'anneal'; allowed: 'bohb', 'gp', 'grid', 'random', 'tpe'"),
 ])
 def test_a_bad_strategy_path_fails_at_load_time_in_one_line(search: dict, path: str, text: str) -> None:
     with pytest.raises(ConfigError) as err:
