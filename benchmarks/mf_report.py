@@ -38,7 +38,7 @@ def medians(saved: dict, axis: str, fraction: float, full_epochs: int) -> dict[s
 def summarise(saved: dict, full_epochs: int) -> str:
     if not saved.get("runs"):
         return "no runs saved yet"
-    methods = list(next(iter(saved["runs"].values())))
+    methods = list(dict.fromkeys(m for by in saved["runs"].values() for m in by))  # a partial run lacks some
     columns = [(axis, f) for axis in ("epochs", "sim_time") for f in FRACTIONS]
     table = {c: medians(saved, c[0], c[1], full_epochs) for c in columns}
     names = {"epochs": "epochs", "sim_time": "sim. time"}
@@ -49,15 +49,16 @@ def summarise(saved: dict, full_epochs: int) -> str:
              f"| method | {head} | bohb wins (1/3 epochs) |", "|---" * (len(columns) + 2) + "|"]
     third = table[("epochs", FRACTIONS[0])]
     for m in methods:
-        cells = [f"{np.median([table[c][t][m] for t in table[c]]):.2f}" for c in columns]
+        cells = [f"{np.median([table[c][t][m] for t in table[c] if m in table[c][t]]):.2f}" for c in columns]
+        both = [t for t in third if "bohb" in third[t] and m in third[t]]
         wins = "" if m == "bohb" or "bohb" not in methods else \
-            f"{sum(third[t]['bohb'] < third[t][m] for t in third)}/{len(third)}"
+            f"{sum(third[t]['bohb'] < third[t][m] for t in both)}/{len(both)}"
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {wins} |")
     lines += ["", "Per task, median regret at 1/3 of the epochs:", "",
               "| task (ref. best) | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
     for task in third:
         lines.append(f"| {task} ({saved['reference'][task]:.1f}) | "
-                     + " | ".join(f"{third[task][m]:.2f}" for m in methods) + " |")
+                     + " | ".join(f"{third[task].get(m, math.nan):.2f}" for m in methods) + " |")
     return "\n".join(lines)
 
 
@@ -78,7 +79,7 @@ def plot(saved: dict, path: Path) -> None:
     tasks = list(saved["runs"])
     full = saved.get("settings", {}).get("budget", 8) * 52
     grid = np.linspace(0.05, 1.0, 40)
-    methods = list(next(iter(saved["runs"].values())))
+    methods = list(dict.fromkeys(m for by in saved["runs"].values() for m in by))
     colours = {m: f"C{i}" for i, m in enumerate(methods)}
     cols = 5
     rows = math.ceil((len(tasks) + 2) / cols)
