@@ -153,8 +153,10 @@ def run_sweep(method: str, task: str, seed: int, args: argparse.Namespace, space
     started = time.monotonic()
     tuner.fit()
     rows = recorder.rows
-    return {"epochs": np.cumsum([r[0] for r in rows]).tolist(), "sim_time": np.cumsum([r[1] for r in rows]).tolist(),
-            "best": np.maximum.accumulate([r[2] for r in rows]).tolist(), "wall_s": time.monotonic() - started}
+    return {"epochs": np.cumsum([r[0] for r in rows]).tolist(),  # rounded: the results file stays small
+            "sim_time": np.round(np.cumsum([r[1] for r in rows]), 1).tolist(),
+            "best": np.round(np.maximum.accumulate([r[2] for r in rows]), 3).tolist(),
+            "wall_s": round(time.monotonic() - started, 1)}
 
 
 def available(methods: list[str]) -> tuple[list[str], list[str]]:
