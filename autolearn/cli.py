@@ -27,7 +27,7 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a hyperparameter sweep", description=SWEEP_DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", nargs="?", help="experiment spec (YAML); default: the built-in seed task")
-    p.add_argument("--strategy", help="search strategy: grid, random, tpe or gp")
+    p.add_argument("--strategy", help="search strategy: grid, random, tpe, gp or bohb (bohb: with asha)")
     p.add_argument("--num-samples", type=int, help="trials to run (grid: repeats of the whole grid)")
     p.add_argument("--max-epochs", type=int, help="training budget of each trial (train.epochs)")
     p.add_argument("--scheduler", help="early stopping: fifo (none), asha, hyperband or median")

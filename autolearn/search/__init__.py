@@ -1,4 +1,4 @@
-"""HOW a sweep searches: strategies (grid, random, tpe, gp, ...) and early-stopping schedulers.
+"""HOW a sweep searches: strategies (grid, random, tpe, gp, bohb, ...) and early-stopping schedulers.
 
 Every strategy reads the one `SearchSpace` of `config/space.py` and turns it into Ray Tune's
 search algorithm (the model-based ones through the one `SpaceEncoding`); schedulers decide per

@@ -13,6 +13,7 @@ from autolearn.config.plugins import resolve
 from autolearn.config.space import SearchSpace
 from autolearn.errors import ConfigError
 from autolearn.search.strategies.base import SearchPlan, SearchRequest, Strategy
+from autolearn.search.strategies.bohb import BOHBSearch
 from autolearn.search.strategies.gp import GPSearch
 from autolearn.search.strategies.grid import GridSearch
 from autolearn.search.strategies.multi_objective import MOTPESearch, NSGA2Search
@@ -24,6 +25,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "random": RandomSearch,
     "tpe": TPESearch,
     "gp": GPSearch,
+    "bohb": BOHBSearch,
     "motpe": MOTPESearch,
     "nsga2": NSGA2Search,
 }

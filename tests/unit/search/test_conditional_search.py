@@ -67,10 +67,11 @@ def drive(strategy: str, space: SearchSpace, n: int, *, seed: int = 3, **kwargs:
     return configs
 
 
-@pytest.mark.parametrize("strategy, n", [("random", 40), ("tpe", 40), ("gp", 20), ("motpe", 30)])
+@pytest.mark.parametrize("strategy, n", [("random", 40), ("tpe", 40), ("gp", 20), ("motpe", 30), ("bohb", 40)])
 def test_a_parameter_is_present_exactly_when_active(strategy: str, n: int) -> None:
     space = SearchSpace.from_dict(NESTED)
-    configs = drive(strategy, space, n, n_initial_points=8) if strategy != "random" else drive(strategy, space, n)
+    options = {"random": {}, "bohb": {"min_points": 6}}.get(strategy, {"n_initial_points": 8})
+    configs = drive(strategy, space, n, **options)
     assert len(configs) == n
     for config in configs:
         assert set(config) == active(config), config
@@ -134,13 +135,14 @@ def test_tpe_models_a_tree_of_nested_choices() -> None:
     assert set(hp_space) == {"optimizer", "lr", "units"}  # the conditional ones live inside branches
 
 
-@pytest.mark.parametrize("strategy", ["random", "tpe", "gp", "grid", "motpe"])
+@pytest.mark.parametrize("strategy", ["random", "tpe", "gp", "grid", "motpe", "bohb"])
 def test_warm_start_points_leave_inactive_parameters_out(strategy: str) -> None:
     space = SearchSpace.from_dict(FINITE if strategy == "grid" else NESTED)
     lr = {} if strategy == "grid" else {"lr": 0.01}
     points = [{"optimizer": "sgd", "units": 8, **lr},
               {"optimizer": "momentum", "momentum": 0.9, "damped": True, "dampening": 0.1, "units": 16, **lr}]
     extra = {"n_initial_points": 2} if strategy in ("tpe", "gp", "motpe") else {}
+    extra = {"min_points": 2} if strategy == "bohb" else extra
     configs = drive(strategy, space, 3, points_to_evaluate=points, **extra)
     assert configs[:2] == points
 

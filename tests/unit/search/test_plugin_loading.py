@@ -70,7 +70,7 @@ def test_num_samples_defaults_stay_as_they_were() -> None:
     ({"strategy": "custom_plugins:Missing"}, "search.strategy", "module 'custom_plugins' has no attribute 'Missing'"),
     ({"strategy": "no_such_package.search:Mine"}, "search.strategy", "cannot import module 'no_such_package.search'"),
     ({"strategy": "anneal"}, "search.strategy",
-     "unknown strategy 'anneal'; allowed: 'gp', 'grid', 'motpe', 'nsga2', 'random', 'tpe'"),
+     "unknown strategy 'anneal'; allowed: 'bohb', 'gp', 'grid', 'motpe', 'nsga2', 'random', 'tpe'"),
 ])
 def test_a_bad_strategy_path_fails_at_load_time_in_one_line(search: dict, path: str, text: str) -> None:
     with pytest.raises(ConfigError) as err:
