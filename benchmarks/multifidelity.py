@@ -38,7 +38,7 @@ os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 import lcbench  # noqa: E402
 from mf_report import plot, summarise  # noqa: E402
 
-from autolearn.config.space import SearchSpace  # noqa: E402
+from autolearn.config.space import ChoiceParam, SearchSpace  # noqa: E402
 from autolearn.search import SCHEDULERS, make_scheduler, make_search  # noqa: E402
 
 # Tasks with headroom: the widest gap between random search's 90th percentile and the best of 5000
@@ -121,12 +121,9 @@ def _recorder() -> Any:
 def _scheduler(name: str, space: SearchSpace, steps: int) -> Any:
     """autolearn's scheduler; PBT/PB2 perturb every 2 steps and may mutate every parameter."""
     if name in ("pbt", "pb2"):
-        from autolearn.config.plugins import accepted_kwargs
-
-        options: dict[str, Any] = {"perturbation_interval": 2, "mutate": list(space)}
-        if "space" in (accepted_kwargs(SCHEDULERS[name]) or ()):
-            options["space"] = space
-        return make_scheduler(name, options, steps)
+        options: dict[str, Any] = {"perturbation_interval": 2, "mutate": [
+            n for n in space if name == "pbt" or not isinstance(space[n], ChoiceParam)]}  # pb2: ranges only
+        return make_scheduler(name, options, steps, space)
     options = {"grace_period": 1, "reduction_factor": 3} if name == "asha" else {}
     return make_scheduler(name, options, steps)
 
