@@ -120,6 +120,10 @@ RAY_ENV = (
     EnvVar("TUNE_DISABLE_SIGINT_HANDLER", "1", "ray.tune.tune",
            "Tune's own SIGINT handler ends fit() as if the sweep had finished; execution/signals.py "
            "catches SIGINT with SIGTERM and SIGHUP and stops Tune through TUNE_STOP_SIGNAL", force=True),
+    EnvVar("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1", "ray.tune.execution.tune_controller",
+           "Ray's check raises inside its event loop (a page of traceback, the state unsaved); "
+           "execution/metric_check.py ends the sweep at the first report without the metric instead, "
+           "in one line naming what the trainable did report", force=True),
     EnvVar("RAY_AIR_NEW_OUTPUT", "0", "ray.tune.experimental.output",
            "Ray's new output engine prints its configuration box and result paths even at verbose=0; "
            "the legacy engine at verbose=0 prints nothing", quiet_only=True),

@@ -181,11 +181,25 @@ def fit_and_collect(exp: Experiment, tuner: Callable[[], Tuner], job: TrainJob |
     from autolearn.execution.signals import interrupt_guard
 
     with interrupt_guard() as stop:
-        grid = tuner().fit()
+        fitted = tuner()
+        grid = fitted.fit()
+        _check_metric(fitted)
         sweep = collect(exp, grid, job, earlier_wall_time + time.monotonic() - started, stop.signame, extras)
     if stop:
         raise SweepInterrupted(stop.signum or 0, stop.signame, sweep.experiment_dir)
     return sweep
+
+
+def _check_metric(tuner: Tuner) -> None:
+    """A sweep the metric check stopped (a user trainable that never reports the metric) ends here,
+    in one ConfigError naming the metric and what was reported: `metric_check.py`."""
+    from autolearn.execution.metric_check import find_metric_check
+    from autolearn.internals import tuner_run_config
+
+    run_config = tuner_run_config(tuner)
+    check = find_metric_check(run_config.stop) if run_config is not None else None
+    if check is not None:
+        check.raise_if_missing()
 
 
 def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: float,

@@ -84,7 +84,6 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     """The Tuner for a new sweep; `ray_output` turns Ray's own progress tables on (verbose=1)."""
     from ray import tune
 
-    from autolearn.execution.stopping import TrialStopper
     from autolearn.inspection.failures import FailureReporter
     from autolearn.inspection.tensorboard import TensorBoardCallback
     from autolearn.search.schedulers import make_scheduler
@@ -100,7 +99,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=exp.metric.name,
                                                 checkpoint_score_order=exp.metric.mode),
         failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
-        stop=TrialStopper(exp.max_epochs, exp.run.trial_timeout),
+        stop=stoppers(exp),
     )
     tune_config = tune.TuneConfig(
         metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
@@ -112,6 +111,23 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     param_space = {**dict(exp.task.params), **plan.param_space}
     return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
                       run_config=run_config)
+
+
+def stoppers(exp: Experiment) -> Any:
+    """The epoch budget and time limit, and for a user's trainable the metric check
+    (`metric_check.py`: the first report without the metric ends the sweep)."""
+    from autolearn.execution.stopping import TrialStopper
+
+    budget = TrialStopper(exp.max_epochs, exp.run.trial_timeout)
+    trainable = exp.task.trainable
+    if trainable is None:
+        return budget
+    from ray.tune.stopper import FunctionStopper
+
+    from autolearn.execution.metric_check import MetricCheck
+
+    name = trainable if isinstance(trainable, str) else f"{trainable.__module__}:{trainable.__qualname__}"
+    return [FunctionStopper(budget), MetricCheck(exp.metric.name, f"task.trainable {name!r}")]
 
 
 def file_loggers() -> list[Any]:
