@@ -80,13 +80,14 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
     `callbacks` (the CLI's live progress) join the callbacks restored with Ray's state;
     `address` and `ray_output` as in `run_experiment`.
     """
-    from ray import tune
-
     from autolearn.execution import runner
-    from autolearn.execution.tuner import build_trainable, tensorboard_dir
 
     directory, exp = find_experiment(path)
-    with ray_settings(ray_output), runner.experiment_guard(exp):
+    with ray_settings(ray_output), runner.experiment_guard(exp):  # before Ray is imported: a refusal is quick
+        from ray import tune
+
+        from autolearn.execution.tuner import build_trainable, tensorboard_dir
+
         if not tune.Tuner.can_restore(str(directory)):
             # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
             log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)

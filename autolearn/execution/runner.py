@@ -9,7 +9,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,11 +164,13 @@ def _save_spec(exp: Experiment, directory: str | Path) -> None:
 
 
 def experiment_guard(exp: Experiment) -> AbstractContextManager[None]:
-    """The experiment folder's lock (local storage; a URI sweep is not locked: `lock.py`)."""
+    """The experiment's lock: a lock file in a local folder (`lock.py`), a lock object at a URI
+    (`uri_lock.py`)."""
     from autolearn.execution.lock import experiment_lock
+    from autolearn.execution.uri_lock import uri_lock
 
     folder = experiment_dir(exp)
-    return nullcontext() if is_uri(folder) else experiment_lock(folder)
+    return uri_lock(folder) if is_uri(folder) else experiment_lock(folder)
 
 
 def fit_and_collect(exp: Experiment, tuner: Callable[[], Tuner], job: TrainJob | None, started: float,

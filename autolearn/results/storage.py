@@ -21,7 +21,7 @@ from typing import Any
 from autolearn.values import is_uri
 
 __all__ = ["NETWORK_FILESYSTEMS", "atomic_write", "exists", "filesystem_type", "is_uri", "publish", "read_text",
-           "warn_if_not_shared", "write_text"]
+           "remove", "warn_if_not_shared", "write_text"]
 
 log = logging.getLogger(__name__)
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "ceph", "glusterfs", "gpfs",
@@ -45,11 +45,17 @@ def exists(location: str) -> bool:
 
 
 def write_text(directory: str, name: str, text: str) -> None:
-    """`directory/name` := text; atomic on local disks (rename), one upload for URIs."""
+    """`directory/name` := text; atomic on local disks and `file://` (rename), one upload for other URIs
+    (an object store replaces an object whole)."""
     if not is_uri(directory):
         atomic_write(Path(directory) / name, text)
         return
+    import pyarrow.fs
+
     fs, path = _fs(directory)
+    if isinstance(fs, pyarrow.fs.LocalFileSystem):  # file://: a rename, as for a path (pyarrow writes in place)
+        atomic_write(Path(path) / name, text)
+        return
     fs.create_dir(path, recursive=True)
     with fs.open_output_stream(f"{path.rstrip('/')}/{name}") as stream:
         stream.write(text.encode())
@@ -62,6 +68,18 @@ def read_text(directory: str, name: str) -> str:
     fs, path = _fs(directory)
     with fs.open_input_stream(f"{path.rstrip('/')}/{name}") as stream:
         return stream.read().decode()
+
+
+def remove(directory: str, name: str) -> None:
+    """Delete the file `directory/name` (a path or a URI); a missing file is not an error."""
+    if not is_uri(directory):
+        (Path(directory) / name).unlink(missing_ok=True)
+        return
+    fs, path = _fs(directory)
+    try:
+        fs.delete_file(f"{path.rstrip('/')}/{name}")
+    except FileNotFoundError:
+        pass
 
 
 def publish(local_dir: str, location: str, name: str) -> None:

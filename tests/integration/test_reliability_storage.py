@@ -1,0 +1,92 @@
+"""Storage faults with real processes: the lock of URI storage between drivers racing for it
+(file:// URIs here; the same code serves s3:// and gs://), a lock left by a killed driver, and
+two CLI sweeps started at once on one URI."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from autolearn.execution.lock import LOCK_FILE
+
+ROOT = Path(__file__).resolve().parents[2]
+HOLDER = """
+import pathlib, sys, time
+from autolearn.errors import ConfigError
+from autolearn.execution.uri_lock import uri_lock
+go = pathlib.Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.01)
+try:
+    with uri_lock(sys.argv[1]):
+        print("held", flush=True)
+        time.sleep(float(sys.argv[3]))
+except ConfigError as err:
+    print(err, flush=True)
+    sys.exit(2)
+"""
+
+
+def _holder(uri: str, go: Path, hold_s: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", HOLDER, uri, str(go), str(hold_s)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_drivers_racing_for_a_uri_lock_leave_exactly_one_holder(tmp_path):
+    uri, go = (tmp_path / "bucket" / "exp").as_uri(), tmp_path / "go"
+    procs = [_holder(uri, go, 3.0) for _ in range(4)]
+    go.write_text("go")  # all four read, write and read back at once
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 2, 2, 2], outputs
+    refused = [o.strip() for o, p in zip(outputs, procs) if p.returncode == 2]
+    assert all(o.startswith("name: the experiment 'exp' is in use by process") and "\n" not in o for o in refused)
+    assert not (tmp_path / "bucket" / "exp" / LOCK_FILE).exists()  # the holder removed it
+
+
+def test_the_lock_of_a_killed_driver_is_taken_over(tmp_path):
+    uri, go = (tmp_path / "bucket" / "exp").as_uri(), tmp_path / "go"
+    go.write_text("go")
+    first = _holder(uri, go, 600.0)
+    assert first.stdout.readline().strip() == "held"
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    first.stdout.close()
+    stale = json.loads((tmp_path / "bucket" / "exp" / LOCK_FILE).read_text())
+    assert stale["pid"] == first.pid  # left behind, as by a crash
+    second = _holder(uri, go, 0.1)
+    output, _ = second.communicate(timeout=120)
+    assert second.returncode == 0 and "held" in output and "taking over the lock" in output, output
+
+
+def test_a_cli_start_or_resume_of_a_uri_experiment_in_use_is_refused_before_ray_starts(tmp_path, seed_dict):
+    """Another driver holds the experiment's URI lock: starting the same name and resuming it
+    (given as the file:// URI or as its folder) are each refused in one line, exit code 2."""
+    storage = (tmp_path / "bucket" / "runs").as_uri()
+    experiment = f"{storage}/busy"
+    spec = {**seed_dict, "name": "busy", "storage": storage}
+    (tmp_path / "busy.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "bucket" / "runs" / "busy").mkdir(parents=True)
+    (tmp_path / "bucket" / "runs" / "busy" / "spec.yaml").write_text(yaml.safe_dump(spec))
+    go = tmp_path / "go"
+    go.write_text("go")
+    holder = _holder(experiment, go, 600.0)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+        for args, message in [([str(tmp_path / "busy.yaml")], "already exists; pass --resume"),
+                              (["--resume", experiment], "is in use by process"),
+                              (["--resume", str(tmp_path / "bucket" / "runs" / "busy")], "is in use by process")]:
+            cli = subprocess.run([sys.executable, str(ROOT / "scripts" / "sweep.py"), *args, "--quiet"], env=env,
+                                 cwd=ROOT, capture_output=True, text=True, timeout=120)
+            lines = (cli.stdout + cli.stderr).strip().splitlines()
+            assert cli.returncode == 2 and len(lines) == 1, lines
+            assert lines[0].startswith("error: name: the experiment") and message in lines[0], lines
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
