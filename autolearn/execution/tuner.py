@@ -91,7 +91,9 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     run_config = tune.RunConfig(
         name=exp.name, storage_path=storage_path(exp), verbose=int(ray_output),
         callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
-                                       exp.metric.mode, exp.max_epochs, exp.run.trial_timeout), *file_loggers(),
+                                       exp.metric.mode, exp.max_epochs, exp.run.trial_timeout,
+                                       upload_to=experiment_dir(exp) if is_uri(exp.storage) else None),
+                   *file_loggers(),
                    FailureReporter(exp.run.max_failures), *callbacks],
         # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
         # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint

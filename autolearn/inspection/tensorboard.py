@@ -56,8 +56,13 @@ class TensorBoardCallback(Callback):
     """
 
     def __init__(self, logdir: str | Path, space: Mapping[str, Any] | list[str], metric: str = "val_accuracy",
-                 mode: str = "max", max_epochs: int | None = None, timeout: float | None = None) -> None:
+                 mode: str = "max", max_epochs: int | None = None, timeout: float | None = None,
+                 upload_to: str | None = None) -> None:
+        from autolearn.inspection.tb_upload import StagingUploader
+
         self.logdir = Path(logdir)
+        # URI storage: `logdir` is a local staging folder, copied to `upload_to` as the sweep goes.
+        self.uploader = StagingUploader(upload_to) if upload_to else None
         self.space: dict[str, Any] = dict(space) if isinstance(space, Mapping) else dict.fromkeys(space)
         self.space_keys = list(self.space)
         self.metric, self.mode, self.max_epochs, self.timeout = metric, mode, max_epochs, timeout
@@ -138,9 +143,23 @@ class TensorBoardCallback(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finish(trial, error=False)
+        self._upload_soon()
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finish(trial, error=True)
+        self._upload_soon()
+
+    def _upload_soon(self) -> None:
+        """A run is complete: upload it now, or at the first step once the interval has passed."""
+        uploader = getattr(self, "uploader", None)  # absent from a callback pickled before it existed
+        if uploader is not None:
+            uploader.pending = True
+            uploader.maybe_upload(self.logdir)
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        uploader = getattr(self, "uploader", None)
+        if uploader is not None:
+            uploader.maybe_upload(self.logdir)
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         for writer in self._writers.values():

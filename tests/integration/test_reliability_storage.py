@@ -1,20 +1,28 @@
 """Storage faults with real processes: the lock of URI storage between drivers racing for it
-(file:// URIs here; the same code serves s3:// and gs://), a lock left by a killed driver, and
-two CLI sweeps started at once on one URI."""
+(file:// URIs here; the same code serves s3:// and gs://), a lock left by a killed driver, CLI
+starts and resumes of an experiment in use, and a URI sweep's TensorBoard runs surviving a
+driver SIGKILL."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
+import pytest
 import yaml
+from test_faults import EPOCHS, _kill_ray, _spec, _sweep, _wait_for_mid_sweep, tmpdir_for_ray
 
 from autolearn.execution.lock import LOCK_FILE
+from autolearn.inspection.tb_upload import UPLOAD_EVERY_S
 
 ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["tmpdir_for_ray"]  # the fixture, imported for this module's tests
 HOLDER = """
 import pathlib, sys, time
 from autolearn.errors import ConfigError
@@ -90,3 +98,45 @@ def test_a_cli_start_or_resume_of_a_uri_experiment_in_use_is_refused_before_ray_
     finally:
         holder.kill()
         holder.communicate(timeout=30)
+
+
+def _epochs_logged(run: Path) -> int:
+    """The `epochs` scalar TensorBoard reads from a run (written when the trial ended), or 0."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run))
+    events.Reload()
+    if "epochs" not in events.Tags()["scalars"]:
+        return 0
+    return int(events.Scalars("epochs")[-1].value)
+
+
+@pytest.mark.slow
+def test_a_killed_uri_sweep_leaves_its_finished_trials_tensorboard_runs_at_the_uri(tmp_path, tmpdir_for_ray):
+    """Before: the runs sat in the driver's staging folder until the sweep ended, and a SIGKILL lost all.
+    Now the first finished trial's run is uploaded when it ends (later ones at most UPLOAD_EVERY_S apart)."""
+    storage = tmp_path / "bucket" / "runs"
+    spec = {**_spec(storage), "storage": storage.as_uri()}
+    (tmp_path / "crash.yaml").write_text(yaml.safe_dump(spec))
+    experiment, board = storage / "crash", storage / "crash" / "tensorboard"
+
+    def uploaded() -> set[str]:  # short trial ids of the complete runs at the URI
+        runs = [p for p in board.iterdir() if p.is_dir()] if board.is_dir() else []
+        return {p.name.split("_")[0] for p in runs if _epochs_logged(p) == EPOCHS}
+
+    proc = _sweep([str(tmp_path / "crash.yaml")], tmpdir_for_ray, start_new_session=True)
+    try:
+        _wait_for_mid_sweep(proc, experiment)
+        deadline = time.monotonic() + UPLOAD_EVERY_S + 60
+        while not (before := uploaded()):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    finally:
+        _kill_ray(tmpdir_for_ray)
+    assert before <= uploaded()  # still there, and TensorBoard reads them, after the driver died
+    staging = list((Path(tempfile.gettempdir()) / "autolearn-staging").glob(f"crash-*-{proc.pid}"))
+    assert staging  # killed before the end: the final publish never ran, the uploads put them there
+    shutil.rmtree(staging[0])
