@@ -61,6 +61,41 @@ def tuner_run_config(tuner: Any) -> Any:
     return None if local is None else local.get_run_config()
 
 
+def tune_controller_calling_setup() -> Any:
+    """The `TuneController` that is calling a `Callback.setup()` right now, found on the call stack
+    (`TuneController.setup_experiments` -> `CallbackList.setup` -> `callback.setup`), or None.
+
+    Ray hands a callback the trials but never the controller, and only the controller can save the
+    experiment state on demand (`execution/snapshots.py` saves it when a trial ends). If it breaks
+    (None, and a warning from that module), look for where the installed Ray calls the callbacks'
+    `setup` and what object that frame's `self` is.
+    """
+    import sys
+
+    from ray.tune.execution.tune_controller import TuneController
+
+    frame = sys._getframe(1)
+    for _ in range(12):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, TuneController):
+            return owner
+        frame = frame.f_back
+    return None
+
+
+def save_experiment_state(controller: Any) -> None:
+    """Save the experiment state now, unthrottled, and wait until it is at the storage
+    (`TuneController.checkpoint(force=True, wait=True)`: the class lives in a private module).
+
+    Tune saves it at most every 10 s or more (`TUNE_GLOBAL_CHECKPOINT_S`, "auto"); a trial that
+    finished after the last save is run again on resume. If `checkpoint` loses its `force` or
+    `wait` argument, look for what `TuneController.step` calls to save the state.
+    """
+    controller.checkpoint(force=True, wait=True)
+
+
 def gcs_cluster_config() -> Any:
     """The cluster config a v2 (KubeRay) autoscaler published in the GCS, or None.
 
