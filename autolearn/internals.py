@@ -71,10 +71,11 @@ def tune_controller_calling_setup() -> Any:
     `setup` and what object that frame's `self` is.
     """
     import sys
+    from types import FrameType
 
     from ray.tune.execution.tune_controller import TuneController
 
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     for _ in range(12):
         if frame is None:
             return None

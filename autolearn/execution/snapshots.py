@@ -34,7 +34,8 @@ class SnapshotOnTrialEnd(Callback):
         """Pickled with the Tuner and the experiment state: never the live controller."""
         return {**self.__dict__, "_controller": None, "_ended": False}
 
-    def setup(self, **info: Any) -> None:
+    def setup(self, stop: Any = None, num_samples: int | None = None, total_num_samples: int | None = None,
+              **info: Any) -> None:
         from autolearn.internals import tune_controller_calling_setup
 
         self._controller = tune_controller_calling_setup()
