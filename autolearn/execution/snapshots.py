@@ -6,7 +6,10 @@ killed after a trial ended but before the next snapshot resumes that trial as st
 starts again from its last checkpoint, and a fused member brings its group's worker back. This
 callback closes that window: at the end of every step of Tune's loop in which a trial ended, it has
 the controller save the state and waits until it is at the storage. The cost is one save per
-finished trial (measured in docs/BENCHMARKS.md: milliseconds on a local disk), not one per step.
+step in which trials ended, and a save writes every trial's state, so it grows with the sweep
+(docs/BENCHMARKS.md: ~20 ms at 20 trials, ~60-90 ms at 100, local disk). Sweeps of many short
+trials would pay that on every trial, so the saves may take at most `BUDGET` (5%) of the sweep's
+time: past it, a save waits for the next step that fits, and Tune's own schedule still applies.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Any
 from ray.tune import Callback
 
 log = logging.getLogger(__name__)
+BUDGET = 0.05  # the share of the sweep's time the saves may take
 
 
 class SnapshotOnTrialEnd(Callback):
@@ -28,6 +32,7 @@ class SnapshotOnTrialEnd(Callback):
     def __init__(self) -> None:
         self._controller: Any = None
         self._ended = False
+        self._since = time.perf_counter()
         self.saves, self.seconds = 0, 0.0
 
     def __getstate__(self) -> dict[str, Any]:
@@ -39,6 +44,7 @@ class SnapshotOnTrialEnd(Callback):
         from autolearn.internals import tune_controller_calling_setup
 
         self._controller = tune_controller_calling_setup()
+        self._since, self.seconds = time.perf_counter(), 0.0  # this run's time (a resume starts afresh)
         if self._controller is None:
             log.warning("this Ray version hides its TuneController from callbacks: the experiment state is "
                         "saved on Tune's own schedule, and a trial that ends just before a crash runs again "
@@ -54,6 +60,8 @@ class SnapshotOnTrialEnd(Callback):
         """After the step's own (throttled) save: the ended trials' statuses are final by now."""
         if not self._ended or self._controller is None:
             return
+        if self.seconds > BUDGET * (time.perf_counter() - self._since):
+            return  # over budget: a later step saves it (or Tune's own schedule does)
         from autolearn.internals import save_experiment_state
 
         self._ended = False
