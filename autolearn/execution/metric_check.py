@@ -77,3 +77,13 @@ def find_metric_check(stop: Any) -> MetricCheck | None:
         if isinstance(stopper, MetricCheck):
             return stopper
     return None
+
+
+def raise_if_stopped(tuner: Any) -> None:
+    """After `fit()`: the ConfigError of a sweep the tuner's `MetricCheck` stopped, if it did."""
+    from autolearn.internals import tuner_run_config
+
+    run_config = tuner_run_config(tuner)
+    check = find_metric_check(run_config.stop) if run_config is not None else None
+    if check is not None:
+        check.raise_if_missing()

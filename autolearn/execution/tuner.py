@@ -95,7 +95,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
                                        exp.metric.mode, exp.max_epochs, exp.run.trial_timeout,
                                        upload_to=experiment_dir(exp) if is_uri(exp.storage) else None),
                    *file_loggers(),
-                   FailureReporter(exp.run.max_failures), SnapshotOnTrialEnd(), *callbacks],
+                   FailureReporter(exp.run.max_failures), SnapshotOnTrialEnd(), *storage_guard(exp), *callbacks],
         # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
         # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
         # (ray-project/ray#27790); the second is the one that snapshot may still name.
@@ -114,6 +114,15 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     param_space = {**dict(exp.task.params), **plan.param_space}
     return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
                       run_config=run_config)
+
+
+def storage_guard(exp: Experiment) -> list[Any]:
+    """Local storage: the guard that stops the sweep cleanly when the disk fills (`disk_guard.py`)."""
+    if is_uri(exp.storage):
+        return []
+    from autolearn.execution.disk_guard import StorageGuard
+
+    return [StorageGuard(experiment_dir(exp))]
 
 
 def stoppers(exp: Experiment) -> Any:

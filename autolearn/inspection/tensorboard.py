@@ -103,6 +103,12 @@ class TensorBoardCallback(Callback):
         self._started.setdefault(trial.trial_id, time.time())
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        try:
+            self._write_result(trial, result)
+        except OSError as err:  # a full or broken disk: the curves suffer, the sweep must not
+            _write_failed(self.logdir, err)
+
+    def _write_result(self, trial: Any, result: dict) -> None:
         values = scalars(result)
         if not self._experiment_written:
             self._write_experiment(list(values))
@@ -142,11 +148,17 @@ class TensorBoardCallback(Callback):
             writer.close()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._finish(trial, error=False)
-        self._upload_soon()
+        self._end(trial, error=False)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._finish(trial, error=True)
+        self._end(trial, error=True)
+
+    def _end(self, trial: Any, error: bool) -> None:
+        try:
+            self._finish(trial, error)
+        except OSError as err:
+            _write_failed(self.logdir, err)
+            self._writers.pop(trial.trial_id, None)
         self._upload_soon()
 
     def _upload_soon(self) -> None:
@@ -165,3 +177,9 @@ class TensorBoardCallback(Callback):
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+
+
+def _write_failed(logdir: Path, err: OSError) -> None:
+    import logging
+
+    logging.getLogger(__name__).warning("could not write TensorBoard events in %s (%s)", logdir, err)

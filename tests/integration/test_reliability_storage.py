@@ -4,6 +4,7 @@ starts and resumes of an experiment in use, and a URI sweep's TensorBoard runs s
 driver SIGKILL."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -140,3 +141,49 @@ def test_a_killed_uri_sweep_leaves_its_finished_trials_tensorboard_runs_at_the_u
     staging = list((Path(tempfile.gettempdir()) / "autolearn-staging").glob(f"crash-*-{proc.pid}"))
     assert staging  # killed before the end: the final publish never ran, the uploads put them there
     shutil.rmtree(staging[0])
+
+
+def _private_mounts() -> list[str] | None:
+    """How to run a command in its own mount namespace here (root: `unshare -m`; a user: also map
+    root in a user namespace), or None when this machine allows neither."""
+    command = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+    try:
+        probe = subprocess.run([*command, "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True,
+                               timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return command if probe.returncode == 0 else None
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_mid_sweep_stops_it_cleanly_and_resume_completes_once_space_is_back(
+        tmp_path, tmpdir_for_ray):
+    """A real full disk: the storage is a 64 MB tmpfs in a private mount namespace, filled to the
+    last byte once a trial has finished."""
+    unshare = _private_mounts()
+    if unshare is None:
+        pytest.skip("cannot mount a size-limited tmpfs here (needs root or user namespaces)")
+    out = tmp_path / "out"
+    out.mkdir()
+    try:
+        driver = subprocess.run([*unshare, sys.executable, str(Path(__file__).parent / "disk_full_driver.py"),
+                                 str(tmp_path / "work"), str(out), tmpdir_for_ray], cwd=ROOT, text=True,
+                                capture_output=True, timeout=900)
+    finally:
+        _kill_ray(tmpdir_for_ray)
+    assert driver.returncode == 0, driver.stdout + driver.stderr
+    run = json.loads((out / "run.json").read_text())
+    last = run["first_output"].strip().splitlines()[-1]
+    assert run["first_rc"] == 1 and last.startswith("error: the storage of ") and " is full (" in last, last
+    assert "--resume" in last
+    summary = json.loads((out / "full" / "summary.json").read_text())
+    assert summary["complete"] is False and summary["interrupted_by"] == "storage full"
+    with open(out / "full" / "results.csv") as handle:
+        status = {row["trial_id"]: row["status"] for row in csv.DictReader(handle)}
+    kept = {"_".join(name.split("_")[2:4]) for name in run["finished_before"]}
+    assert kept and all(status[t] == "finished" for t in kept), status  # nothing finished was lost
+    assert run["resume_rc"] == 0, run["resume_output"]
+    with open(out / "resumed" / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len({r["trial_id"] for r in rows}) == len(rows) == 6 and all(r["status"] == "finished" for r in rows)
+    assert not (out / "resumed" / ".autolearn-reserve").exists()
