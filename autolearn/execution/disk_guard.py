@@ -55,8 +55,9 @@ class StorageGuard(Callback):
         self._allocate()
 
     def _allocate(self) -> None:
+        if not Path(self.folder).is_dir():
+            return  # never creates the folder (a moved experiment's old place stays gone)
         try:
-            Path(self.folder).mkdir(parents=True, exist_ok=True)
             fd = os.open(self.reserve, os.O_CREAT | os.O_WRONLY, 0o644)
             try:
                 os.posix_fallocate(fd, 0, RESERVE_BYTES)
