@@ -73,6 +73,7 @@ def test_the_lock_of_a_killed_driver_is_taken_over(tmp_path):
     assert second.returncode == 0 and "held" in output and "taking over the lock" in output, output
 
 
+@pytest.mark.slow
 def test_a_cli_start_or_resume_of_a_uri_experiment_in_use_is_refused_before_ray_starts(tmp_path, seed_dict):
     """Another driver holds the experiment's URI lock: starting the same name and resuming it
     (given as the file:// URI or as its folder) are each refused in one line, exit code 2."""

@@ -19,6 +19,7 @@ from autolearn.errors import ConfigError
 __all__ = ["tmpdir_for_ray"]  # the fixture, imported for this module's tests
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_session")
 def test_a_user_trainable_without_the_metric_ends_the_sweep_at_its_first_report(storage):
     exp = Experiment.from_dict({

@@ -8,6 +8,9 @@ from autolearn.execution.disk_guard import RESERVE_BYTES, StorageGuard, says_dis
 
 
 def test_the_reserve_is_allocated_for_real_and_released(tmp_path):
+    StorageGuard(str(tmp_path / "moved-away")).setup()
+    assert not (tmp_path / "moved-away").exists()  # never creates the experiment folder
+    (tmp_path / "exp").mkdir()
     guard = StorageGuard(str(tmp_path / "exp"))
     guard.setup()
     assert guard.reserve.stat().st_blocks * 512 >= RESERVE_BYTES  # allocated, not a sparse file
@@ -17,6 +20,7 @@ def test_the_reserve_is_allocated_for_real_and_released(tmp_path):
 
 def test_a_trial_that_found_no_space_stops_the_sweep_and_frees_the_reserve(tmp_path):
     """The trials are records of the two fields the guard reads (`error_file`, `trial_id`)."""
+    (tmp_path / "exp").mkdir()
     guard = StorageGuard(str(tmp_path / "exp"))
     guard.setup()
     error = tmp_path / "error.txt"
