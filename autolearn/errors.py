@@ -34,6 +34,11 @@ class SweepError(AutolearnError, RuntimeError):
     """A sweep could not produce a result (every trial failed, nothing to resume)."""
 
 
+class StorageFull(SweepError):
+    """The storage ran out of space: the sweep stopped, finished trials and the results are kept,
+    and `--resume` completes it once there is room (`execution/disk_guard.py`)."""
+
+
 def allowed(values: Iterable[Any]) -> str:
     """Render a set of allowed names the same way in every message."""
     return ", ".join(repr(v) for v in sorted(values, key=str))

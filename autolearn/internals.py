@@ -61,6 +61,42 @@ def tuner_run_config(tuner: Any) -> Any:
     return None if local is None else local.get_run_config()
 
 
+def tune_controller_calling_setup() -> Any:
+    """The `TuneController` that is calling a `Callback.setup()` right now, found on the call stack
+    (`TuneController.setup_experiments` -> `CallbackList.setup` -> `callback.setup`), or None.
+
+    Ray hands a callback the trials but never the controller, and only the controller can save the
+    experiment state on demand (`execution/snapshots.py` saves it when a trial ends). If it breaks
+    (None, and a warning from that module), look for where the installed Ray calls the callbacks'
+    `setup` and what object that frame's `self` is.
+    """
+    import sys
+    from types import FrameType
+
+    from ray.tune.execution.tune_controller import TuneController
+
+    frame: FrameType | None = sys._getframe(1)
+    for _ in range(12):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, TuneController):
+            return owner
+        frame = frame.f_back
+    return None
+
+
+def save_experiment_state(controller: Any) -> None:
+    """Save the experiment state now, unthrottled, and wait until it is at the storage
+    (`TuneController.checkpoint(force=True, wait=True)`: the class lives in a private module).
+
+    Tune saves it at most every 10 s or more (`TUNE_GLOBAL_CHECKPOINT_S`, "auto"); a trial that
+    finished after the last save is run again on resume. If `checkpoint` loses its `force` or
+    `wait` argument, look for what `TuneController.step` calls to save the state.
+    """
+    controller.checkpoint(force=True, wait=True)
+
+
 def gcs_cluster_config() -> Any:
     """The cluster config a v2 (KubeRay) autoscaler published in the GCS, or None.
 
@@ -120,6 +156,10 @@ RAY_ENV = (
     EnvVar("TUNE_DISABLE_SIGINT_HANDLER", "1", "ray.tune.tune",
            "Tune's own SIGINT handler ends fit() as if the sweep had finished; execution/signals.py "
            "catches SIGINT with SIGTERM and SIGHUP and stops Tune through TUNE_STOP_SIGNAL", force=True),
+    EnvVar("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1", "ray.tune.execution.tune_controller",
+           "Ray's check raises inside its event loop (a page of traceback, the state unsaved); "
+           "execution/metric_check.py ends the sweep at the first report without the metric instead, "
+           "in one line naming what the trainable did report", force=True),
     EnvVar("RAY_AIR_NEW_OUTPUT", "0", "ray.tune.experimental.output",
            "Ray's new output engine prints its configuration box and result paths even at verbose=0; "
            "the legacy engine at verbose=0 prints nothing", quiet_only=True),

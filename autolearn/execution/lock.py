@@ -55,7 +55,7 @@ def _acquire(path: Path, retry: bool = True) -> None:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         holder = _holder(path)
-        if retry and _is_stale(holder):
+        if retry and is_stale(holder):
             log.warning("taking over the lock of %s from process %s, which no longer runs",
                         path.parent, holder.get("pid"))
             path.unlink(missing_ok=True)
@@ -77,7 +77,7 @@ def _holder(path: Path) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _is_stale(holder: dict[str, object]) -> bool:
+def is_stale(holder: dict[str, object]) -> bool:
     """True when the holder is surely gone: unreadable, or a PID that no longer runs on this host."""
     pid = holder.get("pid")
     if not isinstance(pid, int) or holder.get("host") != socket.gethostname():

@@ -80,13 +80,14 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
     `callbacks` (the CLI's live progress) join the callbacks restored with Ray's state;
     `address` and `ray_output` as in `run_experiment`.
     """
-    from ray import tune
-
     from autolearn.execution import runner
-    from autolearn.execution.tuner import build_trainable, tensorboard_dir
 
     directory, exp = find_experiment(path)
-    with ray_settings(ray_output), runner.experiment_guard(exp):
+    with ray_settings(ray_output), runner.experiment_guard(exp):  # before Ray is imported: a refusal is quick
+        from ray import tune
+
+        from autolearn.execution.tuner import build_trainable, tensorboard_dir
+
         if not tune.Tuner.can_restore(str(directory)):
             # Interrupted before Ray wrote any state: nothing ran, so start it afresh in the same folder.
             log.warning("%s holds no Ray Tune state yet; starting the sweep from the beginning", directory)
@@ -100,7 +101,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
             runner.check_resources(exp)
             check_saved_state(directory)
             tuner = restore_tuner(directory, build_trainable(exp, job))
-            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp))
+            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp), str(directory))
             return runner.fit_and_collect(exp, lambda: tuner, job, started, earlier)
         finally:
             if started_ray:
@@ -164,12 +165,14 @@ def earlier_wall_time(directory: str | Path) -> float:
         return 0.0
 
 
-def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path) -> None:
+def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path, where: str) -> None:
     """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does.
 
-    The TensorBoard callback saved there writes where the folder was when the sweep started:
-    pointed at `tensorboard` (the folder now, or its staging folder), a moved folder's runs follow it.
+    The callbacks saved there write where the folder was when the sweep started: pointed at
+    `where` (the experiment now) and `tensorboard` (its runs, or their staging folder), a moved
+    folder's runs, uploads and disk reserve follow it.
     """
+    from autolearn.execution.disk_guard import StorageGuard
     from autolearn.inspection.tensorboard import TensorBoardCallback
 
     run_config = tuner_run_config(tuner)
@@ -180,5 +183,10 @@ def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboa
     for callback in run_config.callbacks or []:
         if isinstance(callback, TensorBoardCallback):
             callback.logdir = tensorboard
+            uploader = getattr(callback, "uploader", None)  # None: local storage, or pickled before uploads
+            if uploader is not None:
+                uploader.location = where
+        elif isinstance(callback, StorageGuard):
+            callback.folder = where
     run_config.callbacks = [*(run_config.callbacks or []), *callbacks]
     run_config.verbose = int(ray_output)

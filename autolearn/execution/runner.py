@@ -9,12 +9,12 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autolearn.config.spec import Experiment, load_spec
-from autolearn.errors import ConfigError, SweepError, SweepInterrupted
+from autolearn.errors import ConfigError, StorageFull, SweepError, SweepInterrupted
 from autolearn.execution.tuner import experiment_dir, make_tuner, search_plan, tensorboard_dir
 from autolearn.internals import ray_settings, result_grid_trials
 from autolearn.results import SweepResult, pick_best, storage, trial_row
@@ -181,27 +181,51 @@ def _save_spec(exp: Experiment, directory: str | Path) -> None:
 
 
 def experiment_guard(exp: Experiment) -> AbstractContextManager[None]:
-    """The experiment folder's lock (local storage; a URI sweep is not locked: `lock.py`)."""
+    """The experiment's lock: a lock file in a local folder (`lock.py`), a lock object at a URI
+    (`uri_lock.py`)."""
     from autolearn.execution.lock import experiment_lock
+    from autolearn.execution.uri_lock import uri_lock
 
     folder = experiment_dir(exp)
-    return nullcontext() if is_uri(folder) else experiment_lock(folder)
+    return uri_lock(folder) if is_uri(folder) else experiment_lock(folder)
 
 
 def fit_and_collect(exp: Experiment, tuner: Callable[[], Tuner], job: TrainJob | None, started: float,
                     earlier_wall_time: float = 0.0, extras: dict[str, Any] | None = None) -> SweepResult:
-    """Fit, collect and save; after a stop signal, save what finished and raise `SweepInterrupted`.
+    """Fit, collect and save; after a stop signal, save what finished and raise `SweepInterrupted`
+    (`StorageFull` when the storage guard stopped the sweep, or the results found no room).
 
     The signal handlers go in after Ray started: `ray.init` installs its own SIGTERM handler in
     the driver (it aborts the process), which ours must replace for the sweep to stop cleanly.
     """
+    from autolearn.execution.disk_guard import guard_of, says_disk_full
+    from autolearn.execution.metric_check import raise_if_stopped
     from autolearn.execution.signals import interrupt_guard
 
     with interrupt_guard() as stop:
-        grid = tuner().fit()
-        sweep = collect(exp, grid, job, earlier_wall_time + time.monotonic() - started, stop.signame, extras)
+        fitted = tuner()
+        grid = fitted.fit()
+        guard = guard_of(fitted)  # the storage guard, if any: `disk_guard.py`
+        full = guard.reason if guard is not None else None
+        try:
+            raise_if_stopped(fitted)  # a user trainable without the metric: one ConfigError
+            sweep = collect(exp, grid, job, earlier_wall_time + time.monotonic() - started,
+                            stop.signame or ("storage full" if full else ""), extras)
+        except OSError as err:
+            if not says_disk_full(str(err)):
+                raise
+            raise StorageFull(f"the storage of {experiment_dir(exp)} is full: results.csv and summary.json could "
+                              f"not be written ({err.strerror or err}); the finished trials are in their folders; "
+                              f"free space, then: autolearn sweep --resume {experiment_dir(exp)}") from None
+        finally:
+            if guard is not None:
+                guard.release()
     if stop:
         raise SweepInterrupted(stop.signum or 0, stop.signame, sweep.experiment_dir)
+    if full:
+        raise StorageFull(f"the storage of {sweep.experiment_dir} is full ({full}): the sweep stopped; finished "
+                          "trials are kept and results.csv/summary.json say it is incomplete; free space, then: "
+                          f"autolearn sweep --resume {sweep.experiment_dir}")
     return sweep
 
 

@@ -91,7 +91,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     """The Tuner for a new sweep; `ray_output` turns Ray's own progress tables on (verbose=1)."""
     from ray import tune
 
-    from autolearn.execution.stopping import TrialStopper
+    from autolearn.execution.snapshots import SnapshotOnTrialEnd
     from autolearn.inspection.failures import FailureReporter
     from autolearn.inspection.tensorboard import TensorBoardCallback
     from autolearn.search.population import population_plan
@@ -103,8 +103,11 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
         callbacks=[*schedule_recorder(exp, population),
                    TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
                                        exp.metric.mode, exp.max_epochs, exp.run.trial_timeout,
-                                       exp.constraints), *file_loggers(),
-                   FailureReporter(exp.run.max_failures), *distributed_callbacks(exp), *callbacks],
+                                       exp.constraints,
+                                       upload_to=experiment_dir(exp) if is_uri(exp.storage) else None),
+                   *file_loggers(),
+                   FailureReporter(exp.run.max_failures), SnapshotOnTrialEnd(), *storage_guard(exp),
+                   *distributed_callbacks(exp), *callbacks],
         # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
         # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
         # (ray-project/ray#27790); the second is the one that snapshot may still name.
@@ -114,7 +117,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
                                                 checkpoint_score_attribute=exp.metric.name,
                                                 checkpoint_score_order=exp.metric.mode),
         failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
-        stop=TrialStopper(exp.max_epochs, exp.run.trial_timeout),
+        stop=stoppers(exp),
     )
     tune_config = tune.TuneConfig(
         metric=exp.metric.name, mode=exp.metric.mode, search_alg=plan.search_alg,
@@ -147,6 +150,32 @@ def distributed_callbacks(exp: Experiment) -> list[Any]:
     from autolearn.execution.workers import placement_group_reaper
 
     return [placement_group_reaper()]
+
+
+def storage_guard(exp: Experiment) -> list[Any]:
+    """Local storage: the guard that stops the sweep cleanly when the disk fills (`disk_guard.py`)."""
+    if is_uri(exp.storage):
+        return []
+    from autolearn.execution.disk_guard import StorageGuard
+
+    return [StorageGuard(experiment_dir(exp))]
+
+
+def stoppers(exp: Experiment) -> Any:
+    """The epoch budget and time limit, and for a user's trainable the metric check
+    (`metric_check.py`: the first report without the metric ends the sweep)."""
+    from autolearn.execution.stopping import TrialStopper
+
+    budget = TrialStopper(exp.max_epochs, exp.run.trial_timeout)
+    trainable = exp.task.trainable
+    if trainable is None:
+        return budget
+    from ray.tune.stopper import FunctionStopper
+
+    from autolearn.execution.metric_check import MetricCheck
+
+    name = trainable if isinstance(trainable, str) else f"{trainable.__module__}:{trainable.__qualname__}"
+    return [FunctionStopper(budget), MetricCheck(exp.metric.name, f"task.trainable {name!r}")]
 
 
 def file_loggers() -> list[Any]:

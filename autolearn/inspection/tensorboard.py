@@ -60,9 +60,13 @@ class TensorBoardCallback(Callback):
 
     def __init__(self, logdir: str | Path, space: Mapping[str, Any] | list[str], metric: str = "val_accuracy",
                  mode: str = "max", max_epochs: int | None = None, timeout: float | None = None,
-                 constraints: Sequence[Any] = ()) -> None:
+                 constraints: Sequence[Any] = (), upload_to: str | None = None) -> None:
+        from autolearn.inspection.tb_upload import StagingUploader
+
         self.logdir = Path(logdir)
         self.constraints = tuple(constraints)  # `constraints:` of the spec: a trial that breaks one is infeasible
+        # URI storage: `logdir` is a local staging folder, copied to `upload_to` as the sweep goes.
+        self.uploader = StagingUploader(upload_to) if upload_to else None
         self.space: dict[str, Any] = dict(space) if isinstance(space, Mapping) else dict.fromkeys(space)
         self.space_keys = list(self.space)
         self.metric, self.mode, self.max_epochs, self.timeout = metric, mode, max_epochs, timeout
@@ -103,6 +107,12 @@ class TensorBoardCallback(Callback):
         self._started.setdefault(trial.trial_id, time.time())
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        try:
+            self._write_result(trial, result)
+        except OSError as err:  # a full or broken disk: the curves suffer, the sweep must not
+            _write_failed(self.logdir, err)
+
+    def _write_result(self, trial: Any, result: dict) -> None:
         values = scalars(result)
         if not self._experiment_written:
             self._write_experiment(list(values))
@@ -143,12 +153,38 @@ class TensorBoardCallback(Callback):
             writer.close()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._finish(trial, error=False)
+        self._end(trial, error=False)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._finish(trial, error=True)
+        self._end(trial, error=True)
+
+    def _end(self, trial: Any, error: bool) -> None:
+        try:
+            self._finish(trial, error)
+        except OSError as err:
+            _write_failed(self.logdir, err)
+            self._writers.pop(trial.trial_id, None)
+        self._upload_soon()
+
+    def _upload_soon(self) -> None:
+        """A run is complete: upload it now, or at the first step once the interval has passed."""
+        uploader = getattr(self, "uploader", None)  # absent from a callback pickled before it existed
+        if uploader is not None:
+            uploader.pending = True
+            uploader.maybe_upload(self.logdir)
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        uploader = getattr(self, "uploader", None)
+        if uploader is not None:
+            uploader.maybe_upload(self.logdir)
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+
+
+def _write_failed(logdir: Path, err: OSError) -> None:
+    import logging
+
+    logging.getLogger(__name__).warning("could not write TensorBoard events in %s (%s)", logdir, err)

@@ -21,7 +21,7 @@ from typing import Any
 from autolearn.values import is_uri
 
 __all__ = ["NETWORK_FILESYSTEMS", "atomic_write", "exists", "filesystem_type", "is_uri", "publish", "read_text",
-           "warn_if_not_shared", "write_text"]
+           "remove", "warn_if_not_shared", "write_bytes", "write_text"]
 
 log = logging.getLogger(__name__)
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "ceph", "glusterfs", "gpfs",
@@ -45,14 +45,25 @@ def exists(location: str) -> bool:
 
 
 def write_text(directory: str, name: str, text: str) -> None:
-    """`directory/name` := text; atomic on local disks (rename), one upload for URIs."""
+    """`directory/name` := text; atomic on local disks and `file://` (rename), one upload for other URIs
+    (an object store replaces an object whole)."""
+    write_bytes(directory, name, text.encode())
+
+
+def write_bytes(directory: str, name: str, data: bytes) -> None:
+    """`directory/name` := data, as `write_text`."""
     if not is_uri(directory):
-        atomic_write(Path(directory) / name, text)
+        atomic_write(Path(directory) / name, data)
         return
+    import pyarrow.fs
+
     fs, path = _fs(directory)
+    if isinstance(fs, pyarrow.fs.LocalFileSystem):  # file://: a rename, as for a path (pyarrow writes in place)
+        atomic_write(Path(path) / name, data)
+        return
     fs.create_dir(path, recursive=True)
     with fs.open_output_stream(f"{path.rstrip('/')}/{name}") as stream:
-        stream.write(text.encode())
+        stream.write(data)
 
 
 def read_text(directory: str, name: str) -> str:
@@ -62,6 +73,18 @@ def read_text(directory: str, name: str) -> str:
     fs, path = _fs(directory)
     with fs.open_input_stream(f"{path.rstrip('/')}/{name}") as stream:
         return stream.read().decode()
+
+
+def remove(directory: str, name: str) -> None:
+    """Delete the file `directory/name` (a path or a URI); a missing file is not an error."""
+    if not is_uri(directory):
+        (Path(directory) / name).unlink(missing_ok=True)
+        return
+    fs, path = _fs(directory)
+    try:
+        fs.delete_file(f"{path.rstrip('/')}/{name}")
+    except FileNotFoundError:
+        pass
 
 
 def publish(local_dir: str, location: str, name: str) -> None:
@@ -80,14 +103,14 @@ def publish(local_dir: str, location: str, name: str) -> None:
         pass
 
 
-def atomic_write(path: str | Path, text: str) -> None:
+def atomic_write(path: str | Path, text: str | bytes) -> None:
     """Write next to the target and rename over it: readers see the old file or the new, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode() if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

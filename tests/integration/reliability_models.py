@@ -33,3 +33,11 @@ def hanging_mlp(input_shape: tuple[int, ...], n_outputs: int, hidden_units: int 
     if hidden_units == hang_when:
         layers.insert(0, _Hang(after_batches, seconds))
     return nn.Sequential(*layers)
+
+
+def reports_no_val_accuracy(config):
+    """A user trainable whose reports lack the default metric `val_accuracy` (it says `acc`)."""
+    from autolearn import report
+
+    for step in range(3):
+        report({"loss": config["x"] / (step + 1), "acc": 0.5})

@@ -219,3 +219,42 @@ def test_ray_train_logs_each_report_on_the_logger_internals_quiets():
         assert not module.logger.isEnabledFor(logging.INFO) and module.logger.isEnabledFor(logging.WARNING)
     finally:
         module.logger.setLevel(before)
+
+
+def test_a_callback_finds_the_tune_controller_that_sets_it_up():
+    """`tune_controller_calling_setup`: TuneController.setup_experiments calls each callback's
+    setup through a CallbackList; the frame walk finds the controller (no Ray: an empty instance
+    of the real class runs its real method)."""
+    from ray.tune.callback import Callback, CallbackList
+    from ray.tune.execution.tune_controller import TuneController
+
+    found = []
+
+    class Probe(Callback):
+        def setup(self, **info):
+            found.append(internals.tune_controller_calling_setup())
+
+    controller = object.__new__(TuneController)
+    controller._callbacks = CallbackList([Probe()])
+    TuneController.setup_experiments(controller, experiments=[None], total_num_samples=1)
+    loud(found == [controller], "the call path TuneController.setup_experiments -> Callback.setup",
+         "tune_controller_calling_setup")
+    assert internals.tune_controller_calling_setup() is None  # called from anywhere else: nothing
+
+
+def test_the_controller_saves_its_state_on_demand_and_waits():
+    from ray.tune.execution.tune_controller import TuneController
+
+    params = inspect.signature(TuneController.checkpoint).parameters
+    loud({"force", "wait"} <= params.keys(), "TuneController.checkpoint(force=, wait=)", "save_experiment_state")
+
+
+def test_the_snapshot_callback_pickles_without_its_controller():
+    import pickle
+
+    from autolearn.execution.snapshots import SnapshotOnTrialEnd
+
+    callback = SnapshotOnTrialEnd()
+    callback._controller, callback._ended = object(), True
+    copy = pickle.loads(pickle.dumps(callback))
+    assert copy._controller is None and copy._ended is False

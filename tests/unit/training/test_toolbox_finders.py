@@ -168,13 +168,27 @@ def test_gpu_finder_doubles_then_bisects_to_a_batch_that_runs(job):
     assert [t["batch_size"] for t in found.tried][:2] == [32, 64]
 
 
+def _width_out_of_memory_near(batch: int) -> int:
+    """The hidden width of a one-layer MLP whose training step runs out of this GPU's memory at
+    about `batch` rows, whatever the card (8 GB or 139 GB): a step keeps about four floats per
+    hidden unit and row (the layer's output, its activation and their gradients), 16 bytes, so
+    the doubling from 32 reaches out-of-memory in about log2(batch / 32) = 6 steps and the
+    bisection takes about log2(batch) more, all on small batches (seconds in all). A fixed width
+    sized for a small card made a 139 GB card double to batches of 500,000 rows of a 16384-wide
+    two-layer net (minutes). The weights, gradients and Adam state (16 bytes per parameter,
+    74 parameters per unit on digits) stay under 4% of the card."""
+    total = torch.cuda.get_device_properties(0).total_memory
+    return max(1024, total // (16 * batch))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_gpu_finder_bisects_below_the_first_out_of_memory_batch():
     from autolearn.training.batch_size import _gpu, _step
     from autolearn.training.data import load_dataset
 
     data = load_dataset("digits", {}, 0.2, 0.2, 42)
-    exp = Experiment.from_dict({"model": {"name": "mlp", "hidden_units": 16384, "depth": 2}})
+    width = _width_out_of_memory_near(2048)
+    exp = Experiment.from_dict({"model": {"name": "mlp", "hidden_units": width, "depth": 1}})
     fitter = Fitter(TrainJob(data=data, model=exp.model, train=exp.train), {"batch_size": 1}, torch.device("cuda", 0))
     found = _gpu(fitter, limit=10 ** 8)  # rows repeat past the data: only memory stops the doubling
     too_big = [t["batch_size"] for t in found.tried if not t["fits"]]
