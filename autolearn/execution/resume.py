@@ -83,6 +83,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
     from ray import tune
 
     from autolearn.execution import runner
+    from autolearn.execution.fusion import callbacks as fusion_callbacks
     from autolearn.execution.tuner import build_trainable, tensorboard_dir
 
     directory, exp = find_experiment(path)
@@ -100,7 +101,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
             runner.check_resources(exp)
             check_saved_state(directory)
             tuner = restore_tuner(directory, build_trainable(exp, job))
-            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp))
+            _configure(tuner, [*fusion_callbacks(exp), *callbacks], ray_output, tensorboard_dir(exp))
             return runner.fit_and_collect(exp, lambda: tuner, job, started, earlier)
         finally:
             if started_ray:
@@ -170,6 +171,7 @@ def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboa
     The TensorBoard callback saved there writes where the folder was when the sweep started:
     pointed at `tensorboard` (the folder now, or its staging folder), a moved folder's runs follow it.
     """
+    from autolearn.execution.fusion.ended import MemberEnded
     from autolearn.inspection.tensorboard import TensorBoardCallback
 
     run_config = tuner_run_config(tuner)
@@ -180,5 +182,7 @@ def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboa
     for callback in run_config.callbacks or []:
         if isinstance(callback, TensorBoardCallback):
             callback.logdir = tensorboard
-    run_config.callbacks = [*(run_config.callbacks or []), *callbacks]
+    # A fused sweep's MemberEnded saved there names the folder as it was: the caller passes a fresh one.
+    kept = [c for c in run_config.callbacks or [] if not isinstance(c, MemberEnded)]
+    run_config.callbacks = [*kept, *callbacks]
     run_config.verbose = int(ray_output)

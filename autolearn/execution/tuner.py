@@ -84,6 +84,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     """The Tuner for a new sweep; `ray_output` turns Ray's own progress tables on (verbose=1)."""
     from ray import tune
 
+    from autolearn.execution.fusion import callbacks as fusion_callbacks
     from autolearn.execution.stopping import TrialStopper
     from autolearn.inspection.failures import FailureReporter
     from autolearn.inspection.tensorboard import TensorBoardCallback
@@ -93,7 +94,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
         name=exp.name, storage_path=storage_path(exp), verbose=int(ray_output),
         callbacks=[TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
                                        exp.metric.mode, exp.max_epochs, exp.run.trial_timeout), *file_loggers(),
-                   FailureReporter(exp.run.max_failures), *callbacks],
+                   FailureReporter(exp.run.max_failures), *fusion_callbacks(exp), *callbacks],
         # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
         # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
         # (ray-project/ray#27790); the second is the one that snapshot may still name.
