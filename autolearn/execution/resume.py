@@ -101,7 +101,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
             runner.check_resources(exp)
             check_saved_state(directory)
             tuner = restore_tuner(directory, build_trainable(exp, job))
-            _configure(tuner, [*fusion_callbacks(exp), *callbacks], ray_output, tensorboard_dir(exp))
+            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp), fusion_callbacks(exp))
             return runner.fit_and_collect(exp, lambda: tuner, job, started, earlier)
         finally:
             if started_ray:
@@ -165,7 +165,8 @@ def earlier_wall_time(directory: str | Path) -> float:
         return 0.0
 
 
-def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path) -> None:
+def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path,
+               fusion: Sequence[Any] = ()) -> None:
     """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does.
 
     The TensorBoard callback saved there writes where the folder was when the sweep started:
@@ -184,5 +185,5 @@ def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboa
             callback.logdir = tensorboard
     # A fused sweep's MemberEnded saved there names the folder as it was: the caller passes a fresh one.
     kept = [c for c in run_config.callbacks or [] if not isinstance(c, MemberEnded)]
-    run_config.callbacks = [*kept, *callbacks]
+    run_config.callbacks = [*kept, *fusion, *callbacks]
     run_config.verbose = int(ray_output)
