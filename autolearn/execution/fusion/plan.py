@@ -63,20 +63,27 @@ def _worth_it_on_cpu(k: int, slots: int, configs: int, train_s: float) -> int:
 
 
 def _epoch_seconds(job: Any) -> float:
-    """Seconds of one training epoch of the spec's own config on this CPU (the second epoch: the
-    first one's optimizer step imports `torch._dynamo`)."""
+    """CPU seconds of one training epoch of the spec's own config, on one thread (the second
+    epoch: the first one's optimizer step imports `torch._dynamo`). CPU time, not wall time, so a
+    machine busy with other work does not make training look longer than a member's start-up
+    (`MEMBER_START_S` is CPU time too)."""
     import time
 
     import torch
 
     from autolearn.training.loop import Fitter
 
-    fitter = Fitter(job, {}, torch.device("cpu"))
-    fitter.train_epoch()
-    start = time.perf_counter()
-    fitter.train_epoch()
-    fitter.validate()
-    return time.perf_counter() - start
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fitter = Fitter(job, {}, torch.device("cpu"))
+        fitter.train_epoch()
+        start = time.process_time()
+        fitter.train_epoch()
+        fitter.validate()
+        return time.process_time() - start
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _parameters(job: Any) -> int:
