@@ -41,8 +41,9 @@ class TrainSpec:
     lr_scaling: Literal["none", "linear", "sqrt"] = "none"  # batch_size auto: scale lr with the batch
     lr_base_batch: int = 32    # the batch the spec's lr was chosen for (lr_scaling's reference)
     seed: int | None = 0       # torch seed of each trial, so one config gives one result
-    checkpoint_every: int | Literal["auto"] = 1  # epochs between checkpoints, or auto (training/cadence.py);
-    #                                             the last epoch always checkpoints
+    checkpoint_every: int | Literal["auto"] = "auto"  # epochs between checkpoints, or auto (training/cadence.py:
+    #                        at most every 10 s of training); the last epoch always checkpoints. auto by default:
+    #                        a checkpoint costs Ray Tune more than a short epoch (docs/BENCHMARKS.md, trial cost)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["32", "bf16", "16"] = "32"  # training/precision.py
     compile: bool = False      # torch.compile the model's training forward

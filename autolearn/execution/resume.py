@@ -81,6 +81,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
     `address` and `ray_output` as in `run_experiment`.
     """
     from autolearn.execution import runner
+    from autolearn.execution.fusion import callbacks as fusion_callbacks
 
     directory, exp = find_experiment(path)
     with ray_settings(ray_output), runner.experiment_guard(exp):  # before Ray is imported: a refusal is quick
@@ -101,7 +102,7 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
             runner.check_resources(exp)
             check_saved_state(directory)
             tuner = restore_tuner(directory, build_trainable(exp, job))
-            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp), str(directory))
+            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp), str(directory), fusion_callbacks(exp))
             return runner.fit_and_collect(exp, lambda: tuner, job, started, earlier)
         finally:
             if started_ray:
@@ -165,7 +166,8 @@ def earlier_wall_time(directory: str | Path) -> float:
         return 0.0
 
 
-def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path, where: str) -> None:
+def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path, where: str,
+               fusion: Sequence[Any] = ()) -> None:
     """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does.
 
     The callbacks saved there write where the folder was when the sweep started: pointed at
@@ -173,6 +175,7 @@ def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboa
     folder's runs, uploads and disk reserve follow it.
     """
     from autolearn.execution.disk_guard import StorageGuard
+    from autolearn.execution.fusion.ended import MemberEnded
     from autolearn.inspection.tensorboard import TensorBoardCallback
 
     run_config = tuner_run_config(tuner)
@@ -188,5 +191,7 @@ def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboa
                 uploader.location = where
         elif isinstance(callback, StorageGuard):
             callback.folder = where
-    run_config.callbacks = [*(run_config.callbacks or []), *callbacks]
+    # A fused sweep's MemberEnded saved there names the folder as it was: the caller passes a fresh one.
+    kept = [c for c in run_config.callbacks or [] if not isinstance(c, MemberEnded)]
+    run_config.callbacks = [*kept, *fusion, *callbacks]
     run_config.verbose = int(ray_output)

@@ -91,6 +91,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     """The Tuner for a new sweep; `ray_output` turns Ray's own progress tables on (verbose=1)."""
     from ray import tune
 
+    from autolearn.execution.fusion import callbacks as fusion_callbacks
     from autolearn.execution.snapshots import SnapshotOnTrialEnd
     from autolearn.inspection.failures import FailureReporter
     from autolearn.inspection.tensorboard import TensorBoardCallback
@@ -107,7 +108,7 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
                                        upload_to=experiment_dir(exp) if is_uri(exp.storage) else None),
                    *file_loggers(),
                    FailureReporter(exp.run.max_failures), SnapshotOnTrialEnd(), *storage_guard(exp),
-                   *distributed_callbacks(exp), *callbacks],
+                   *distributed_callbacks(exp), *fusion_callbacks(exp), *callbacks],
         # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
         # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
         # (ray-project/ray#27790); the second is the one that snapshot may still name.

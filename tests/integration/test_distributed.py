@@ -78,7 +78,7 @@ def test_two_worker_trials_checkpoint_resume_and_are_stopped_by_asha(storage):
         "task": {"dataset": {"name": "synthetic_classification", "n_samples": 200, "n_features": 6}},
         "model": {"name": "autolearn.testing.faults:faulty_mlp", "fault": "raise", "at_epoch": 2,
                   "hidden_units": 8, "depth": 1},
-        "train": {"epochs": 2, "batch_size": 32, "seed": 0},
+        "train": {"epochs": 2, "batch_size": 32, "seed": 0, "checkpoint_every": 1},
         "space": {"lr": {"type": "grid", "values": [0.3, 1e-7]}},
         "search": {"strategy": "grid", "max_concurrent": 1},
         "scheduler": {"name": "asha", "grace_period": 1, "reduction_factor": 2},

@@ -26,7 +26,7 @@ def _tiny(storage: str, name: str, run: dict, trials: int = 1, epochs: int = 3,
         "name": name, "storage": storage,
         "task": {"dataset": {"name": "synthetic_classification", "n_samples": 200, "n_features": 6}},
         "model": {**model, "hidden_units": 8, "depth": 1},
-        "train": {"epochs": epochs, "batch_size": 64},
+        "train": {"epochs": epochs, "batch_size": 64, "checkpoint_every": 1},  # retries go on from epoch 1
         "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}, **(space or {})},
         "search": {"strategy": "random", "num_samples": trials, "seed": 3},
         "run": run,

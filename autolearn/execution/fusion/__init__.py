@@ -5,7 +5,7 @@ TensorBoard, checkpoints, retries, `--resume` and live progress all see one tria
 Ray's own machinery. The members' epochs are trained by shared *fused workers* (`worker.py`), K
 members each, seated by the sweep's *hub* (`hub.py`). `plan.py` decides whether a sweep fuses and K.
 
-The runner calls two functions: `fused_trainable` (None: train as usual) and `close`.
+The runner calls `fused_trainable` (None: train as usual), `callbacks` and `close`.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from autolearn.execution.fusion.plan import fuse_factor, why_not
 
 log = logging.getLogger(__name__)
 
-__all__ = ["close", "fused_trainable"]
+__all__ = ["callbacks", "close", "fused_trainable"]
 
 
 def fused_trainable(exp: Any, job: Any) -> Any | None:
@@ -66,6 +66,16 @@ def _prestart(exp: Any, k: int, expected: int | None, cpus: float) -> int:
 def _share(amount: float, k: int) -> float:
     """A member's 1/K of the group's resources, rounded down to Ray's resolution (1e-4)."""
     return int(amount / k * 10_000) / 10_000
+
+
+def callbacks(exp: Any) -> list[Any]:
+    """The Tune callbacks a fused sweep needs (`ended.py`: the hub hears at once that a member ended)."""
+    if exp.search.fuse == 1:
+        return []
+    from autolearn.execution.fusion.ended import MemberEnded
+    from autolearn.execution.runner import experiment_dir
+
+    return [MemberEnded(experiment_dir(exp))]
 
 
 def close(exp: Any) -> None:

@@ -130,6 +130,11 @@ def open_hub(experiment_dir: str, job: Any, settings: HubSettings, prestart: int
     return hub
 
 
+def open_hub_of(experiment_dir: str) -> Any | None:
+    """The hub this driver opened for the sweep, or None."""
+    return _OPEN.get(experiment_dir)
+
+
 def close_hub(experiment_dir: str) -> None:
     """End the hub and with it every fused worker (it owns them)."""
     import ray

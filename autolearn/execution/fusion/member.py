@@ -49,6 +49,8 @@ def train_trial(config: Mapping[str, Any], hub: str) -> None:
             except ray.exceptions.RayActorError:
                 broken = True
                 raise
+            if not metrics:  # the trial already ended (`ended.py`): nothing more to report
+                return
             _report(metrics, blob)
             if done:
                 return

@@ -54,6 +54,7 @@ class FusedWorker:
         self.cond = threading.Condition()
         self.joining: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
         self.leaving: set[str] = set()
+        self.left: set[str] = set()  # ended members: a late `next` gets "done", not an error
         self.results: dict[str, deque[Result]] = {}
         self.polled: dict[str, float] = {}
         self.opened: float | None = None
@@ -69,6 +70,7 @@ class FusedWorker:
         loaded = _load(state) if state is not None else None
         with self.cond:
             self.joining.append((key, config, loaded))
+            self.left.discard(key)  # a retried trial rejoins under its id
             self.results[key] = deque()
             self.polled[key] = time.monotonic()
             self.opened = self.opened or time.monotonic()
@@ -83,6 +85,8 @@ class FusedWorker:
                 if self.error is not None:
                     raise RuntimeError(f"the fused worker failed: {self.error!r}") from self.error
                 queue = self.results.get(key)
+                if queue is None and key in self.left:  # its trial ended (the driver said so)
+                    return {}, None, True
                 if queue is None:
                     raise RuntimeError(f"member {key} is not in this fused worker (dropped as idle?)")
                 if queue:
@@ -96,6 +100,7 @@ class FusedWorker:
             if self.results.pop(key, None) is not None:
                 self.leaving.add(key)
                 self.polled.pop(key, None)
+                self.left.add(key)
             self.cond.notify_all()
 
     def load(self) -> int:
