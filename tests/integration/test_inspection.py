@@ -120,7 +120,7 @@ def test_hparams_experiment_declares_domains_and_metrics(sweep, tensorboard):
     assert infos["lr"]["domainInterval"] == {"minValue": 1e-4, "maxValue": 0.1}
     assert infos["hidden_units"]["domainInterval"] == {"minValue": 16, "maxValue": 256}
     assert set(infos["status"]["domainDiscrete"]) == {"finished", "stopped", "diverged", "timeout", "error",
-                                                          "interrupted", "infeasible"}
+                                                          "interrupted", "infeasible", "oom"}
     metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
     assert {"val/accuracy", "best/val_accuracy", "val/loss", "train/loss", "epochs"} <= metrics
 
