@@ -26,7 +26,6 @@ restored searcher suggests exactly what the uninterrupted one would.
 from __future__ import annotations
 
 import math
-import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,13 +35,14 @@ from ray.tune.search import Searcher
 from autolearn.config.space import SearchSpace
 from autolearn.search.encoding import SpaceEncoding
 from autolearn.search.strategies.sequential import score_of
+from autolearn.search.strategies.state import PickledState
 from autolearn.values import plain
 
 BUDGET_ATTR = "training_iteration"
 MIN_BANDWIDTH = 1e-3
 
 
-class BOHBSearcher(Searcher):
+class BOHBSearcher(PickledState, Searcher):
     """Multi-fidelity TPE over an autolearn space (see module doc)."""
 
     def __init__(self, space: SearchSpace, metric: str | None = None, mode: str | None = None, *,
@@ -86,14 +86,6 @@ class BOHBSearcher(Searcher):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         self._record(trial_id, result, failed=error)
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))
 
     # -- what the model sees ----------------------------------------------------------------------
 

@@ -6,14 +6,15 @@ some configs lack, so the list goes to Ray through this searcher instead.
 """
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from typing import Any
 
 from ray.tune.search import Searcher
 
+from autolearn.search.strategies.state import PickledState
 
-class FixedSearcher(Searcher):
+
+class FixedSearcher(PickledState, Searcher):
     """`configs` in order, one per trial; `FINISHED` after the last."""
 
     def __init__(self, configs: Sequence[dict[str, Any]], metric: str | None = None, mode: str | None = None) -> None:
@@ -34,11 +35,3 @@ class FixedSearcher(Searcher):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         """A fixed list learns nothing from results."""
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))

@@ -37,7 +37,6 @@ restored searcher continues where it stopped, without repeating a suggestion. A 
 """
 from __future__ import annotations
 
-import pickle
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -50,6 +49,7 @@ from autolearn.internals import bayes_opt_gp
 from autolearn.search.encoding import Dimension, SpaceEncoding
 from autolearn.search.strategies.gp import ACQUISITIONS
 from autolearn.search.strategies.sequential import score_of
+from autolearn.search.strategies.state import PickledState
 from autolearn.values import plain
 
 N_CANDIDATES = 10_000  # random points the acquisition is evaluated on ...
@@ -75,7 +75,7 @@ def from_gp(d: Dimension, raw: Any) -> Any:
     return d.from_internal(raw) if d.kind == "categorical" else d.from_unit(raw)
 
 
-class GPSearcher(Searcher):
+class GPSearcher(PickledState, Searcher):
     """GP-BO over an autolearn space with a constant liar for parallel trials (see module doc)."""
 
     def __init__(self, space: SearchSpace, metric: str | None = None, mode: str | None = None, *,
@@ -129,14 +129,6 @@ class GPSearcher(Searcher):
         raw = self._pending.pop(trial_id, None)
         if raw is not None:
             self._observed.append((raw, None if error else score_of(result, self.metric)))
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))
 
     # -- internals ------------------------------------------------------------------------------
 

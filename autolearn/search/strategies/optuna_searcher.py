@@ -17,7 +17,6 @@ autolearn's ints and steps) and hides the trial objects the constraints need; th
 """
 from __future__ import annotations
 
-import pickle
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,6 +29,7 @@ from autolearn.config.sections import MetricSpec
 from autolearn.config.space import SearchSpace
 from autolearn.search.encoding import INDEXED, Dimension, SpaceEncoding
 from autolearn.search.strategies.sequential import score_of
+from autolearn.search.strategies.state import PickledState
 from autolearn.values import is_better
 
 CONSTRAINTS_ATTR = "autolearn_constraints"
@@ -73,7 +73,7 @@ def _encode(d: Dimension, value: Any) -> Any:
     return int(d.to_internal(value)) if d.kind in INDEXED else value
 
 
-class OptunaSearcher(Searcher):
+class OptunaSearcher(PickledState, Searcher):
     """Multi-objective (and constrained) search on an Optuna study (module doc)."""
 
     def __init__(self, space: SearchSpace, objectives: Sequence[MetricSpec],
@@ -153,11 +153,3 @@ class OptunaSearcher(Searcher):
                 return None
             values.append(value)
         return values
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))

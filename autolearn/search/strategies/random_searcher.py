@@ -8,7 +8,6 @@ sweep, seeded by one `RandomState` whose state is saved with the searcher.
 """
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,10 +16,11 @@ from ray.tune.search import Searcher
 
 from autolearn.config.conditions import order
 from autolearn.config.space import SearchSpace
+from autolearn.search.strategies.state import PickledState
 from autolearn.values import plain
 
 
-class ConditionalRandomSearcher(Searcher):
+class ConditionalRandomSearcher(PickledState, Searcher):
     """Independent draws, parents before children, inactive parameters skipped (module doc)."""
 
     def __init__(self, space: SearchSpace, metric: str | None = None, mode: str | None = None, *,
@@ -47,11 +47,3 @@ class ConditionalRandomSearcher(Searcher):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         """Random search learns nothing from results."""
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))
