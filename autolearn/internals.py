@@ -341,3 +341,21 @@ def bayes_opt_gp(optimizer: Any) -> Any:
 
         raise AttributeError(f"bayes_opt {bayes_opt.__version__}: BayesianOptimization has no `_gp` any more; "
                              "update autolearn.internals.bayes_opt_gp") from None
+
+
+def training_result(checkpoint: Any, metrics: dict[str, Any]) -> Any:
+    """Ray's `_TrainingResult` (a checkpoint with the metrics it came with): what `Trial.on_checkpoint`
+    takes. A fused sweep's driver registers its members' checkpoints with it, as Tune's controller
+    does for a trainable's; if it moves, look in `ray.train._internal.session`."""
+    from ray.train._internal.session import _TrainingResult
+
+    return _TrainingResult(checkpoint=checkpoint, metrics=metrics)
+
+
+def storage_context_class() -> type:
+    """Ray's `StorageContext` (where a trial's files and checkpoints go): a fused sweep's driver
+    subclasses it (`execution/fusion/staging.py`) to write its trials' files without a Ray session.
+    If it moves, look for the class `Trial.storage` is an instance of."""
+    from ray.train._internal.storage import StorageContext
+
+    return StorageContext

@@ -8,7 +8,8 @@ Ray's daemons and workers) sampled every 0.2 s:
 - a plain PyTorch loop over the same configs in one process (the floor),
 - Optuna in-process, `n_jobs` 1 and 2 (the same configs enqueued),
 - plain Ray Tune with its defaults and with `reuse_actors=True`,
-- autolearn unfused (`python scripts/sweep.py`), and fused (`--fuse auto`, 8, 32).
+- autolearn unfused (`python scripts/sweep.py`), and fused (`--fuse auto`, 8, 32): on one machine
+  without GPUs a fused sweep trains in the driver's process and never starts Ray.
 
 autolearn's random search (seed 42) picks the configs; every other variant trains exactly those,
 with the same training code (`autolearn.training.loop.Fitter`, via `seed_overhead.py`), so the
@@ -217,8 +218,10 @@ def main() -> None:
         Path(args.result).write_text(json.dumps(scores))
         return
     if args.only:
-        for key in set(AUTOLEARN) - set(args.only) - {"autolearn"}:
+        for key in set(AUTOLEARN) - set(args.only):  # the last autolearn run's configs feed the others
             AUTOLEARN.pop(key)
+        if not AUTOLEARN:
+            parser.error("--only needs at least one autolearn variant (its configs are the ones every harness trains)")
         for key in set(VARIANTS) - set(args.only) - {"torch"}:
             VARIANTS.pop(key)
     sizes = [*args.trials, *([1000] * args.with_1000)]

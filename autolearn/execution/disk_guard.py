@@ -120,4 +120,5 @@ def guard_of(tuner: Any) -> StorageGuard | None:
     from autolearn.internals import tuner_run_config
 
     run_config = tuner_run_config(tuner)
-    return find_storage_guard(run_config.callbacks) if run_config is not None else None
+    callbacks = run_config.callbacks if run_config is not None else getattr(tuner, "callbacks_given", None)
+    return find_storage_guard(callbacks) if callbacks is not None else None

@@ -81,10 +81,12 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
     `address` and `ray_output` as in `run_experiment`.
     """
     from autolearn.execution import runner
-    from autolearn.execution.fusion import callbacks as fusion_callbacks
+    from autolearn.execution.fusion.state import has_state
 
     directory, exp = find_experiment(path)
     with ray_settings(ray_output), runner.experiment_guard(exp):  # before Ray is imported: a refusal is quick
+        if has_state(str(directory)):  # a fused sweep: its driver kept its own state (`fusion/state.py`)
+            return _resume_fused(exp, directory, address, callbacks, ray_output)
         from ray import tune
 
         from autolearn.execution.tuner import build_trainable, tensorboard_dir
@@ -102,13 +104,38 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
             runner.check_resources(exp)
             check_saved_state(directory)
             tuner = restore_tuner(directory, build_trainable(exp, job))
-            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp), str(directory), fusion_callbacks(exp))
+            _configure(tuner, callbacks, ray_output, tensorboard_dir(exp), str(directory))
             return runner.fit_and_collect(exp, lambda: tuner, job, started, earlier)
         finally:
             if started_ray:
                 import ray
 
                 ray.shutdown()
+
+
+def _resume_fused(exp: Experiment, directory: str | Path, address: str | None, callbacks: Sequence[Any],
+                  ray_output: bool) -> SweepResult:
+    """Go on with a fused sweep where its last saved state left it: in this process, or on Ray as it
+    started (`fusion.in_process`)."""
+    from autolearn.execution import runner
+    from autolearn.execution.fusion import fused_sweep, in_process
+
+    started, earlier = time.monotonic(), earlier_wall_time(directory)
+    plan = runner.search_plan(exp)
+    if in_process(exp, address):
+        local = runner.prepare_job(exp)
+        return runner.fit_and_collect(exp, lambda: fused_sweep(exp, local, plan, callbacks, resume=True), local,
+                                      started, earlier)
+    job, started_ray = runner.start(exp, address, ray_output)
+    try:
+        runner.check_resources(exp)
+        return runner.fit_and_collect(exp, lambda: fused_sweep(exp, job, plan, callbacks, resume=True), job,
+                                      started, earlier)
+    finally:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
 
 
 def restore_tuner(directory: str | Path, trainable: Any) -> Any:
@@ -166,8 +193,7 @@ def earlier_wall_time(directory: str | Path) -> float:
         return 0.0
 
 
-def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path, where: str,
-               fusion: Sequence[Any] = ()) -> None:
+def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboard: Path, where: str) -> None:
     """Tuner.restore takes no new callbacks or verbosity; its run config (from tuner.pkl) does.
 
     The callbacks saved there write where the folder was when the sweep started: pointed at
@@ -175,7 +201,6 @@ def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboa
     folder's runs, uploads and disk reserve follow it.
     """
     from autolearn.execution.disk_guard import StorageGuard
-    from autolearn.execution.fusion.ended import MemberEnded
     from autolearn.inspection.tensorboard import TensorBoardCallback
 
     run_config = tuner_run_config(tuner)
@@ -191,7 +216,5 @@ def _configure(tuner: Any, callbacks: Sequence[Any], ray_output: bool, tensorboa
                 uploader.location = where
         elif isinstance(callback, StorageGuard):
             callback.folder = where
-    # A fused sweep's MemberEnded saved there names the folder as it was: the caller passes a fresh one.
-    kept = [c for c in run_config.callbacks or [] if not isinstance(c, MemberEnded)]
-    run_config.callbacks = [*kept, *fusion, *callbacks]
+    run_config.callbacks = [*(run_config.callbacks or []), *callbacks]
     run_config.verbose = int(ray_output)

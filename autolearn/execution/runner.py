@@ -139,6 +139,13 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     exp, resolved = resolve_auto(exp)  # batch_size: auto and space.lr auto, before anything starts
     plan = search_plan(exp)
     with ray_settings(ray_output), experiment_guard(exp):
+        from autolearn.execution.fusion import fused_sweep, fuses, in_process
+
+        if fuses(exp) and in_process(exp, address):  # trained in this process: Ray is not started
+            local = prepare_job(exp)
+            _save_spec(exp, out)
+            return fit_and_collect(exp, lambda: fused_sweep(exp, local, plan, callbacks), local, started,
+                                   extras=resolved)
         job, started_ray = start(exp, address, ray_output)
         try:
             capacity = check_resources(exp)
@@ -148,6 +155,9 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
                 exp = limit_concurrency(exp, capacity)
                 plan = search_plan(exp)
             _save_spec(exp, out)
+            if fuses(exp):  # on a cluster (or a GPU): the groups train in Ray actors placed like trials
+                return fit_and_collect(exp, lambda: fused_sweep(exp, job, plan, callbacks), job, started,
+                                       extras=resolved)
             return fit_and_collect(exp, lambda: make_tuner(exp, job, plan, callbacks, ray_output), job, started,
                                    extras=resolved)
         finally:
@@ -204,8 +214,11 @@ def fit_and_collect(exp: Experiment, tuner: Callable[[], Tuner], job: TrainJob |
 
     with interrupt_guard() as stop:
         fitted = tuner()
-        grid = fitted.fit()
         guard = guard_of(fitted)  # the storage guard, if any: `disk_guard.py`
+        watch = getattr(fitted, "watch", None)  # a fused sweep checks for stops itself (no Tune controller)
+        if watch is not None:
+            watch(stop, guard)
+        grid = fitted.fit()
         full = guard.reason if guard is not None else None
         try:
             raise_if_stopped(fitted)  # a user trainable without the metric: one ConfigError
@@ -236,9 +249,6 @@ def collect(exp: Experiment, grid: ResultGrid, job: TrainJob | None, wall_time: 
     out of memory) is recorded in `summary.json` and costs no result. An interrupted sweep
     (`interrupted_by` a signal's name) marks its unfinished trials and scores nothing. `extras` go
     to summary.json as they are (the values `auto` resolved to, the cross-validation summary)."""
-    from autolearn.execution.fusion import close
-
-    close(exp)  # the fused workers, if any: every trial has ended
     keys = list(exp.space)
     rows, by_id = [], {}
     failures = _num_failures(grid)

@@ -61,11 +61,6 @@ def build_trainable(exp: Experiment, job: TrainJob | None) -> Any:
         if callable(user_code):
             ship_by_value(user_code)
 
-    from autolearn.execution.fusion import fused_trainable
-
-    fused = fused_trainable(exp, job)  # None unless search.fuse has fused workers train the trials
-    if fused is not None:
-        return fused
     if exp.resources.distributed:
         from autolearn.training.ddp_trainable import DRIVER_RESOURCES, train_distributed_trial
 
@@ -91,32 +86,16 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     """The Tuner for a new sweep; `ray_output` turns Ray's own progress tables on (verbose=1)."""
     from ray import tune
 
-    from autolearn.execution.fusion import callbacks as fusion_callbacks
     from autolearn.execution.snapshots import SnapshotOnTrialEnd
-    from autolearn.inspection.failures import FailureReporter
-    from autolearn.inspection.tensorboard import TensorBoardCallback
     from autolearn.search.population import population_plan
     from autolearn.search.schedulers import make_scheduler
 
     population = population_plan(exp)  # (mutable names, interval) of a pbt/pb2 sweep, else None
     run_config = tune.RunConfig(
         name=exp.name, storage_path=storage_path(exp), verbose=int(ray_output),
-        callbacks=[*schedule_recorder(exp, population),
-                   TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name,
-                                       exp.metric.mode, exp.max_epochs, exp.run.trial_timeout,
-                                       exp.constraints,
-                                       upload_to=experiment_dir(exp) if is_uri(exp.storage) else None),
-                   *file_loggers(),
-                   FailureReporter(exp.run.max_failures), SnapshotOnTrialEnd(), *storage_guard(exp),
-                   *distributed_callbacks(exp), *fusion_callbacks(exp), *callbacks],
-        # Two, not one: with one, a driver killed between the deletion of the old checkpoint and the
-        # next snapshot of Ray's state resumes a trial that points at a deleted checkpoint
-        # (ray-project/ray#27790); the second is the one that snapshot may still name.
-        # A population sweep keeps every checkpoint: a paused trial may restore another trial's
-        # checkpoint of several epochs ago, which a top-2 rule could have deleted meanwhile.
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=None if population else 2,
-                                                checkpoint_score_attribute=exp.metric.name,
-                                                checkpoint_score_order=exp.metric.mode),
+        callbacks=[*schedule_recorder(exp, population), *sweep_callbacks(exp, ()), SnapshotOnTrialEnd(),
+                   *distributed_callbacks(exp), *callbacks],
+        checkpoint_config=checkpoint_config(exp, population),
         failure_config=tune.FailureConfig(max_failures=exp.run.max_failures),
         stop=stoppers(exp),
     )
@@ -132,6 +111,30 @@ def make_tuner(exp: Experiment, job: TrainJob | None, plan: SearchPlan, callback
     param_space = {**dict(exp.task.params), **plan.param_space}
     return tune.Tuner(build_trainable(exp, job), param_space=param_space, tune_config=tune_config,
                       run_config=run_config)
+
+
+def sweep_callbacks(exp: Experiment, callbacks: Sequence[Any]) -> list[Any]:
+    """The callbacks every sweep has, fused or not: TensorBoard, the per-trial result files, the
+    failure reports and the storage guard, then the caller's (the CLI's live progress)."""
+    from autolearn.inspection.failures import FailureReporter
+    from autolearn.inspection.tensorboard import TensorBoardCallback
+
+    board = TensorBoardCallback(tensorboard_dir(exp), exp.space, exp.metric.name, exp.metric.mode, exp.max_epochs,
+                                exp.run.trial_timeout, exp.constraints,
+                                upload_to=experiment_dir(exp) if is_uri(exp.storage) else None)
+    return [board, *file_loggers(), FailureReporter(exp.run.max_failures), *storage_guard(exp), *callbacks]
+
+
+def checkpoint_config(exp: Experiment, population: tuple[tuple[str, ...], int] | None) -> Any:
+    """Two checkpoints kept per trial, not one: with one, a driver killed between the deletion of the
+    old checkpoint and the next snapshot of Ray's state resumes a trial that points at a deleted
+    checkpoint (ray-project/ray#27790); the second is the one that snapshot may still name. A
+    population sweep keeps every checkpoint: a paused trial may restore another trial's checkpoint
+    of several epochs ago, which a top-2 rule could have deleted meanwhile."""
+    from ray import tune
+
+    return tune.CheckpointConfig(num_to_keep=None if population else 2, checkpoint_score_attribute=exp.metric.name,
+                                 checkpoint_score_order=exp.metric.mode)
 
 
 def schedule_recorder(exp: Experiment, population: tuple[tuple[str, ...], int] | None) -> list[Any]:

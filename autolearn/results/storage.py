@@ -68,11 +68,16 @@ def write_bytes(directory: str, name: str, data: bytes) -> None:
 
 def read_text(directory: str, name: str) -> str:
     """The text of `directory/name`, from a local folder or a URI."""
+    return read_bytes(directory, name).decode()
+
+
+def read_bytes(directory: str, name: str) -> bytes:
+    """The bytes of `directory/name`, from a local folder or a URI."""
     if not is_uri(directory):
-        return (Path(directory) / name).read_text()
+        return (Path(directory) / name).read_bytes()
     fs, path = _fs(directory)
     with fs.open_input_stream(f"{path.rstrip('/')}/{name}") as stream:
-        return stream.read().decode()
+        return bytes(stream.read())
 
 
 def remove(directory: str, name: str) -> None:

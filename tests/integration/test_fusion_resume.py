@@ -1,4 +1,5 @@
-"""A fused sweep whose driver is SIGKILLed resumes per member: nothing lost, nothing repeated.
+"""A fused sweep (trained in the driver's process) whose driver is SIGKILLed resumes per member: nothing
+lost, nothing repeated.
 
 The harness (a sweep subprocess with its own RAY_TMPDIR, killed mid-run, then `--resume`d) is
 `test_faults.py`'s; only the spec differs: `search.fuse: 3`.
@@ -47,8 +48,8 @@ def test_fused_sweep_killed_mid_run_resumes_every_member_from_its_checkpoint(tmp
     finished = {t: e for t, e in before.items() if e and e[-1] == EPOCHS}
     partial = {t: e for t, e in before.items() if e and e[-1] < EPOCHS}
     assert finished and partial
-    # Finished as Ray last saved its experiment state (every ~10 s): a member that finished after
-    # that snapshot is run again on resume, as in any Ray Tune sweep; those before it are kept.
+    # Finished as the driver last saved its state (fused-state.pkl): a member that finished after
+    # that save is run again on resume, from its last checkpoint; those before it are kept.
     recorded = _recorded_finished(experiment)
     kept = {t: (experiment / t / "result.json").read_text() for t in finished if t in recorded}
 
@@ -72,13 +73,12 @@ def test_fused_sweep_killed_mid_run_resumes_every_member_from_its_checkpoint(tmp
 
 
 def _recorded_finished(experiment) -> set[str]:
-    """Trial folders Ray's last experiment-state snapshot holds as TERMINATED."""
-    import glob
+    """Trial folders the fused driver's last saved state holds as TERMINATED."""
     import json
+    import pickle
 
-    snapshots = sorted(glob.glob(str(experiment / "experiment_state-*.json")))
-    if not snapshots:
+    state = experiment / "fused-state.pkl"
+    if not state.is_file():
         return set()
-    with open(snapshots[-1]) as handle:
-        states = [json.loads(entry[0]) for entry in json.load(handle)["trial_data"]]
-    return {s["relative_logdir"] for s in states if s.get("status") == "TERMINATED"}
+    trials = [json.loads(json_state) for json_state, _ in pickle.loads(state.read_bytes())["trials"]]
+    return {t["relative_logdir"] for t in trials if t.get("status") == "TERMINATED"}

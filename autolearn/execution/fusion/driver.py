@@ -1,0 +1,381 @@
+"""The fused sweep's driver: Tune's search algorithm, scheduler and callbacks, driven per member.
+
+Each config is a real Ray Tune `Trial` (made by the search algorithm itself, with Tune's ids,
+folders, checkpoints and result files), but no trial has a process of its own: group hosts
+(`host.py`) train K members at a time, and this driver does for every member what Tune's
+controller does for a trial: it asks the search algorithm for the next trial, tells the scheduler
+and the searcher every result and every end, stops a member the scheduler stops (it costs no
+compute from the next epoch), registers its checkpoints, retries its failures from its last
+checkpoint, and calls the callbacks (result files, TensorBoard, live progress) as Tune would.
+Its `fit()` returns Tune's own `ResultGrid`, so results, the best checkpoint and its test score
+are collected exactly as for any sweep.
+
+Why not a Tune trial per member (the first design): each would be a Ray actor process, and on a
+small machine those processes cost more than the training fusion saves (docs/BENCHMARKS.md).
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autolearn.execution.fusion.host import Epoch, GroupHost, remote_host
+from autolearn.execution.fusion.staging import upload
+from autolearn.execution.fusion.state import STATE_FILE, StateSaver, load_state
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FILE = "checkpoint.pt"  # training.trainable's file: a member's checkpoint resumes solo
+
+
+@dataclass
+class Slot:
+    """One group host and the trials it trains; `pending` holds a remote host's epoch in flight."""
+
+    host: Any
+    members: dict[str, Any] = field(default_factory=dict)
+    pending: Any = None
+    done: list[Epoch] | None = None
+    error: BaseException | None = None
+    started: float = 0.0
+
+
+class _Controller:
+    """What schedulers ask of Tune's controller (the median rule: the live trials)."""
+
+    def __init__(self, trials: list[Any]) -> None:
+        self._trials = trials
+
+    def get_trials(self) -> list[Any]:
+        return self._trials
+
+    def get_live_trials(self) -> list[Any]:
+        from ray.tune.experiment import Trial
+
+        return [t for t in self._trials if t.status not in (Trial.TERMINATED, Trial.ERROR)]
+
+
+class FusedSweep:
+    """`fit()` runs the sweep and returns its `ResultGrid`; the runner treats it as a Tuner."""
+
+    def __init__(self, exp: Any, job: Any, search_alg: Any, scheduler: Any, experiment: Any, callbacks: Sequence[Any],
+                 stopper: Callable[[str, dict], bool], *, k: int, hosts: int, remote: bool, threads: int,
+                 directory: str) -> None:
+        from ray.tune.callback import CallbackList
+
+        logging.getLogger("ray.train").setLevel(logging.WARNING)  # a line per member checkpoint is noise
+
+        self.exp, self.job, self.search_alg, self.scheduler = exp, job, search_alg, scheduler
+        self.experiment, self.callbacks_given = experiment, list(callbacks)
+        self.callbacks = CallbackList(self.callbacks_given)
+        self.stopper = stopper
+        self.should_stop: Callable[[], bool] = lambda: False  # `watch` sets it
+        self.k, self.remote, self.threads = k, remote, threads
+        self.slots = [Slot(self._new_host()) for _ in range(hosts)]
+        self.trials: list[Any] = []
+        self.queue: list[Any] = []  # trials to (re)start before asking the search algorithm: retries, resume
+        self.controller = _Controller(self.trials)
+        self.iteration = 0
+        self.saver = StateSaver(directory)
+        self.began: dict[str, float] = {}
+        self.added: set[str] = set()
+
+    def watch(self, interruption: Any, guard: Any = None) -> None:
+        """Stop at the next epoch once a stop signal came (`signals.interrupt_guard`) or the storage
+        guard stopped the sweep (`disk_guard.py`): Tune's own stop signal reaches no controller here."""
+        self.should_stop = lambda: bool(interruption) or (guard is not None and guard.reason is not None)
+
+    # --- resume -------------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Trials, searcher and scheduler as the last save left them; unfinished trials go on from
+        their last checkpoints, finished ones are kept as they are."""
+        import copy
+
+        from ray.tune.experiment import Trial
+
+        saved, self.scheduler = load_state(self.saver.directory, self.search_alg)
+        for json_state, metadata in saved:
+            trial = Trial.from_json_state(json_state)
+            trial.restore_run_metadata(metadata)
+            new_storage: Any = copy.copy(trial.storage)  # the folder may have moved since
+            new_storage.storage_filesystem = self.experiment.storage.storage_filesystem
+            new_storage.storage_fs_path = self.experiment.storage.storage_fs_path
+            new_storage.experiment_dir_name = self.experiment.storage.experiment_dir_name
+            trial.set_storage(new_storage)
+            trial.init_local_path()
+            self.trials.append(trial)
+            self.added.add(trial.trial_id)
+            if trial.status not in (Trial.TERMINATED, Trial.ERROR):
+                trial.set_status(Trial.PENDING)
+                self.queue.append(trial)
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def fit(self) -> Any:
+        from ray.tune import ResultGrid
+        from ray.tune.analysis import ExperimentAnalysis
+
+        total = getattr(self.search_alg, "total_samples", 0)
+        self.callbacks.setup(stop=None, num_samples=None, total_num_samples=total)
+        try:
+            while not self.should_stop():
+                self._fill()
+                if not any(slot.members for slot in self.slots):
+                    break
+                self.callbacks.on_step_begin(iteration=self.iteration, trials=self.trials)
+                for slot in self._train_round():
+                    self._process(slot)
+                self.callbacks.on_step_end(iteration=self.iteration, trials=self.trials)
+                self._save()
+                self.iteration += 1
+        finally:
+            self._save(force=True)
+            self.callbacks.on_experiment_end(trials=self.trials)
+            self._close_hosts()
+        # A path to a state file (never read: the trials are given) keeps Tune from looking for its own.
+        state = f"{self.experiment.storage.experiment_fs_path}/{STATE_FILE}.json"
+        analysis = ExperimentAnalysis(state, trials=self.trials, default_metric=self.exp.metric.name,
+                                      default_mode=self.exp.metric.mode,
+                                      storage_filesystem=self.experiment.storage.storage_filesystem)
+        return ResultGrid(analysis)
+
+    def _fill(self) -> None:
+        """Seat new members wherever a group has room: retried and resumed trials first."""
+        for slot in self.slots:
+            seats: list[tuple[Any, bytes | None]] = []
+            while len(slot.members) + len(seats) < self.k:
+                trial = self.queue.pop(0) if self.queue else self.search_alg.next_trial()
+                if trial is None:
+                    break
+                seats.append((trial, self._start(trial)))
+            if seats:
+                self._seat(slot, seats)
+
+    def _start(self, trial: Any) -> bytes | None:
+        """Tune's start of a trial: added to the scheduler (once), running, announced; its state."""
+        from ray.tune.experiment import Trial
+
+        if trial not in self.trials:
+            self.trials.append(trial)
+        if trial.trial_id not in self.added:  # a retried or resumed trial is known to the scheduler
+            self.added.add(trial.trial_id)
+            self.scheduler.on_trial_add(self.controller, trial)
+        trial.init_local_path()
+        if trial.placement_group_factory is None:  # Tune sets it when it places a trial; saved state needs it
+            trial.update_resources({"cpu": self.exp.resources.cpus_per_trial, "gpu": self.exp.resources.gpus})
+        trial.set_status(Trial.RUNNING)
+        self.began[trial.trial_id] = time.time()
+        self.callbacks.on_trial_start(iteration=self.iteration, trials=self.trials, trial=trial)
+        self.saver.changed = True
+        return _checkpoint_bytes(trial.checkpoint)
+
+    def _seat(self, slot: Slot, seats: list[tuple[Any, bytes | None]]) -> None:
+        try:
+            if self.remote:
+                import ray
+
+                ray.get([slot.host.add.remote(t.trial_id, dict(t.config), s) for t, s in seats])
+            else:
+                for trial, state in seats:
+                    slot.host.add(trial.trial_id, dict(trial.config), state)
+            for trial, _ in seats:
+                slot.members[trial.trial_id] = trial
+        except Exception as err:  # (a host that cannot seat them fails them: retried as any failure)
+            for trial, _ in seats:
+                slot.members[trial.trial_id] = trial
+            self._fail(slot, err)
+
+    def _train_round(self) -> list[Slot]:
+        """One epoch of every busy group: in this process one after another; remote hosts all at
+        once, and the round ends when the first of them is back (the others go on meanwhile)."""
+        busy = [s for s in self.slots if s.members]
+        if not self.remote:
+            for slot in busy:
+                slot.started = time.time()
+                try:
+                    slot.done = slot.host.train_epoch()
+                except Exception as err:  # (its members fail, and are retried)
+                    slot.error = err
+            return busy
+        import ray
+
+        for slot in busy:
+            if slot.pending is None:
+                slot.started = time.time()
+                slot.pending = slot.host.train_epoch.remote()
+        ready, _ = ray.wait([s.pending for s in busy if s.pending is not None], num_returns=1)
+        ready_slots = [s for s in busy if s.pending in ready]
+        for slot in ready_slots:
+            try:
+                slot.done = ray.get(slot.pending)
+            except Exception as err:  # (a dead actor, a training error: its members fail)
+                slot.error = err
+            slot.pending = None
+        return ready_slots
+
+    def _process(self, slot: Slot) -> None:
+        if slot.error is not None:
+            error, slot.error = slot.error, None
+            self._fail(slot, error)
+            return
+        epochs, slot.done = slot.done or [], None
+        took = time.time() - slot.started
+        for key, metrics, blob, done in epochs:
+            trial = slot.members.get(key)
+            if trial is not None:
+                self._report(slot, trial, metrics, blob, done, took)
+
+    def _report(self, slot: Slot, trial: Any, metrics: dict[str, Any], blob: bytes | None, done: bool,
+                took: float) -> None:
+        """What Tune's controller does with one report of a trial (`_process_trial_result`)."""
+        from ray.tune.schedulers import TrialScheduler
+        from ray.tune.utils import flatten_dict
+
+        result = self._auto_filled(trial, metrics, took, done)
+        if blob is not None:
+            self._checkpoint(trial, blob, result)
+        flat = flatten_dict(result)
+        if self.stopper(trial.trial_id, result):
+            decision = TrialScheduler.STOP
+        else:
+            decision = self.scheduler.on_trial_result(self.controller, trial, flat)
+        if decision == TrialScheduler.STOP:
+            result["done"] = True
+        else:
+            self.search_alg.on_trial_result(trial.trial_id, flat)
+        self.callbacks.on_trial_result(iteration=self.iteration, trials=self.trials, trial=trial, result=result)
+        trial.update_last_result(result)
+        if result["done"]:
+            if not done:
+                self._drop(slot, trial.trial_id)
+            self._complete(slot, trial)
+
+    def _auto_filled(self, trial: Any, metrics: dict[str, Any], took: float, done: bool) -> dict[str, Any]:
+        """The fields Tune's function trainable adds to every report."""
+        from datetime import datetime
+
+        last = trial.last_result or {}
+        epoch = int(metrics["epoch"])
+        restored = int(last.get("training_iteration", 0) or 0) if last.get("trial_id") else 0
+        now = time.time()
+        return {**metrics, "timestamp": int(now), "checkpoint_dir_name": None, "done": bool(done),
+                "training_iteration": epoch, "trial_id": trial.trial_id,
+                "date": datetime.now().strftime("%Y-%m-%d_%H-%M-%S"), "time_this_iter_s": took,
+                "time_total_s": float(last.get("time_total_s", 0.0) or 0.0) + took,
+                "node_ip": _node_ip(), "config": dict(trial.config),
+                "time_since_restore": now - self.began.get(trial.trial_id, now),
+                "iterations_since_restore": epoch - min(restored, epoch - 1)}
+
+    def _checkpoint(self, trial: Any, blob: bytes, result: dict[str, Any]) -> None:
+        """Persist a member's checkpoint where Tune would, and register it with the trial (Tune's
+        `num_to_keep` applies)."""
+        from ray.tune import Checkpoint
+
+        from autolearn.internals import training_result
+
+        storage = trial.storage
+        storage.current_checkpoint_index = max(storage.current_checkpoint_index, 0)
+        with tempfile.TemporaryDirectory(prefix="autolearn-ckpt-") as scratch:
+            (Path(scratch) / CHECKPOINT_FILE).write_bytes(blob)
+            persisted = storage.persist_current_checkpoint(Checkpoint.from_directory(scratch))
+        result["checkpoint_dir_name"] = storage.checkpoint_dir_name
+        trial.on_checkpoint(training_result(persisted, result))
+        self.callbacks.on_checkpoint(iteration=self.iteration, trials=self.trials, trial=trial, checkpoint=persisted)
+        self.saver.changed = True
+
+    def _complete(self, slot: Slot, trial: Any) -> None:
+        from ray.tune.experiment import Trial
+        from ray.tune.utils import flatten_dict
+
+        flat = flatten_dict(trial.last_result)
+        self.scheduler.on_trial_complete(self.controller, trial, flat)
+        self.search_alg.on_trial_complete(trial.trial_id, result=flat)
+        trial.set_status(Trial.TERMINATED)
+        self.callbacks.on_trial_complete(iteration=self.iteration, trials=self.trials, trial=trial)
+        slot.members.pop(trial.trial_id, None)
+        self.saver.changed = True
+
+    def _drop(self, slot: Slot, key: str) -> None:
+        if self.remote:
+            slot.host.drop.remote(key)
+        else:
+            slot.host.drop(key)
+
+    def _fail(self, slot: Slot, error: BaseException) -> None:
+        """A host that failed fails each of its members: retried from their last checkpoints on a new
+        host while `run.max_failures` allows, else ended with the error."""
+        from ray.tune.experiment import Trial
+
+        log.warning("a fused group of %d member(s) failed: %s", len(slot.members),
+                    str(error).splitlines()[0] if str(error) else type(error).__name__)
+        members, slot.members = list(slot.members.values()), {}
+        self._replace_host(slot)
+        for trial in members:
+            trial.handle_error(error)
+            if trial.should_recover():
+                trial.set_status(Trial.PENDING)
+                self.callbacks.on_trial_recover(iteration=self.iteration, trials=self.trials, trial=trial)
+                self.queue.append(trial)
+            else:
+                self.scheduler.on_trial_error(self.controller, trial)
+                self.search_alg.on_trial_complete(trial.trial_id, error=True)
+                trial.set_status(Trial.ERROR)
+                self.callbacks.on_trial_error(iteration=self.iteration, trials=self.trials, trial=trial)
+        self.saver.changed = True
+
+    def _save(self, force: bool = False) -> None:
+        if self.saver.maybe_save(self.trials, self.search_alg, self.scheduler, force):
+            upload(self.experiment.storage, self.saver.directory)  # a URI sweep's trial files
+
+    # --- hosts --------------------------------------------------------------------------------
+
+    def _new_host(self) -> Any:
+        every = self.exp.train.checkpoint_every
+        if self.remote:
+            return remote_host(self.job, self.exp.resources.cpus_per_trial, self.exp.resources.gpus_per_trial or 0,
+                               every)
+        return GroupHost(self.job, self.threads, every)
+
+    def _replace_host(self, slot: Slot) -> None:
+        if self.remote:
+            import ray
+
+            ray.kill(slot.host, no_restart=True)
+        slot.host, slot.pending, slot.done, slot.error = self._new_host(), None, None, None
+
+    def _close_hosts(self) -> None:
+        if not self.remote:
+            return
+        import ray
+
+        for slot in self.slots:
+            try:
+                ray.kill(slot.host, no_restart=True)
+            except Exception:  # (already gone)
+                pass
+
+
+def train_trial(config: dict[str, Any]) -> None:
+    """The name a member's `Trial` runs under, as in an unfused sweep (Tune names the trial folders
+    `train_trial_<id>_...` after it); a member is trained by its group's host, so it is never called."""
+    raise RuntimeError("a fused member is trained by its group host, not by its own trainable")
+
+
+def _checkpoint_bytes(checkpoint: Any) -> bytes | None:
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as directory:
+        return (Path(directory) / CHECKPOINT_FILE).read_bytes()
+
+
+def _node_ip() -> str:
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"

@@ -1,0 +1,89 @@
+"""A fused sweep on one CPU-only machine trains in the driver's own process: Ray is never started,
+and every member is still its own Tune trial (result files, checkpoints, TensorBoard run, scheduler)."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from autolearn import Experiment, run_experiment
+from autolearn.execution.fusion.plan import fuse_factor, why_not
+
+EPOCHS, TRIALS = 3, 6
+
+
+def _spec(seed_dict: dict, storage: str, name: str, scheduler: str = "fifo", fuse: int | str = 4) -> Experiment:
+    data = {**seed_dict, "storage": storage, "name": name}
+    data["task"] = {**seed_dict["task"], "dataset": {**seed_dict["task"]["dataset"], "n_samples": 300}}
+    data["train"] = {**seed_dict["train"], "epochs": EPOCHS}
+    data["search"] = {"strategy": "random", "num_samples": TRIALS, "seed": 3, "fuse": fuse}
+    data["scheduler"] = {"name": scheduler, **({"grace_period": 1, "reduction_factor": 2} if scheduler == "asha" else {})}
+    return Experiment.from_dict(data)
+
+
+def _alone(exp: Experiment, config: dict) -> list[float]:
+    from autolearn.execution.runner import prepare_job
+    from autolearn.training.loop import Fitter
+    from autolearn.training.optim import step_schedule
+
+    fitter, losses = Fitter(prepare_job(exp), config, torch.device("cpu")), []
+    for _ in range(exp.train.epochs):
+        if not math.isfinite(fitter.train_epoch()):
+            break
+        losses.append(fitter.validate()[0])
+        step_schedule(fitter.settings.lr_schedule, fitter.schedule, losses[-1])
+    return losses
+
+
+def test_in_process_fused_sweep_starts_no_ray_and_keeps_every_member_a_trial(seed_dict, storage):
+    import ray
+
+    threads = torch.get_num_threads()
+    exp = _spec(seed_dict, storage, "inproc")
+    try:
+        result = run_experiment(exp)
+    finally:
+        torch.set_num_threads(threads)
+    assert not ray.is_initialized()
+    assert len({t.trial_id for t in result.trials}) == TRIALS
+    assert all(t.status == "finished" and t.epochs == EPOCHS for t in result.trials)
+    assert result.test_scores and result.best_checkpoint_path
+    for trial in result.trials:
+        history = [json.loads(line) for line in (Path(trial.path) / "result.json").read_text().splitlines()]
+        assert [h["training_iteration"] for h in history] == list(range(1, EPOCHS + 1))
+        assert [h["val_loss"] for h in history] == pytest.approx(_alone(exp, history[0]["config"]), rel=1e-5)
+        assert any(p.name.startswith("checkpoint_") for p in Path(trial.path).iterdir())
+    runs = [p for p in (Path(result.experiment_dir) / "tensorboard").iterdir() if p.is_dir()]
+    assert len(runs) == TRIALS
+
+
+def test_asha_stops_members_one_by_one_in_process(seed_dict, storage):
+    threads = torch.get_num_threads()
+    try:
+        result = run_experiment(_spec(seed_dict, storage, "inproc-asha", scheduler="asha"))
+    finally:
+        torch.set_num_threads(threads)
+    epochs = sorted(t.epochs for t in result.trials)
+    assert epochs[0] < EPOCHS and epochs[-1] == EPOCHS, epochs
+    assert {t.status for t in result.trials} <= {"finished", "stopped"}
+
+
+def test_auto_fills_the_slots_in_one_round_and_says_so(seed_dict, storage, caplog):
+    exp = _spec(seed_dict, storage, "auto", fuse="auto")
+    from autolearn.execution.runner import prepare_job
+
+    with caplog.at_level(logging.WARNING):
+        assert fuse_factor(exp, prepare_job(exp), expected_trials=100, cpus=2, free_memory=2**33) == 32
+        assert fuse_factor(exp, prepare_job(exp), expected_trials=10, cpus=2, free_memory=2**33) == 5
+    assert "auto chose K=5" in caplog.text
+
+
+def test_what_cannot_fuse_says_why(seed_dict, storage):
+    data = {**seed_dict, "storage": storage, "name": "x", "search": {**seed_dict["search"], "fuse": 4}}
+    assert why_not(Experiment.from_dict(data)) is None
+    hyperband = Experiment.from_dict({**data, "scheduler": {"name": "hyperband"}})
+    assert "pauses" in (why_not(hyperband) or "")
