@@ -34,7 +34,7 @@ def _sweep_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--cpus-per-trial", type=float, help="CPUs reserved for each trial (fractions allowed)")
     p.add_argument("--gpus-per-trial", type=_gpu_share,
                    help="GPUs for each trial (0.5 = two trials share one; auto = sized from a measured trial)")
-    p.add_argument("--fuse", help="train K configs at a time in one worker, each still its own trial "
+    p.add_argument("--fuse", help="train K configs at a time as one batched model, each still its own trial "
                    "(a whole number, or auto); default 1: each trial alone")
     p.add_argument("--address", help="join a running Ray cluster ('auto' on its head node); "
                    "default: start a local Ray instance")

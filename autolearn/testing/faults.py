@@ -36,10 +36,11 @@ class InjectedFault(RuntimeError):
 class _FaultyModule(nn.Module):
     """Wraps a network; its `train()` is the fault's trigger, once per epoch of this process."""
 
-    def __init__(self, net: nn.Module, fault: str, at_epoch: int, seconds: float) -> None:
+    def __init__(self, net: nn.Module, fault: str, at_epoch: int, seconds: float, marker_dir: str | None) -> None:
         super().__init__()
         self.net = net
         self.fault, self.at_epoch, self.seconds = fault, at_epoch, seconds
+        self.marker_dir = marker_dir
         self.epochs_started = 0
 
     def forward(self, x: Any) -> Any:
@@ -63,7 +64,7 @@ class _FaultyModule(nn.Module):
             raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (injected at epoch {epoch})")
         if epoch != self.at_epoch:
             return
-        marker = _trial_dir() / MARKER
+        marker = (Path(self.marker_dir) if self.marker_dir else _trial_dir()) / MARKER
         if marker.exists():
             return  # fired already: this is the retry, let it finish
         marker.parent.mkdir(parents=True, exist_ok=True)
@@ -87,11 +88,13 @@ def _trial_dir() -> Path:
 def faulty_mlp(input_shape: tuple[int, ...], n_outputs: int,
                fault: Literal["raise", "exit", "slow", "oom"] = "raise",
                at_epoch: int = 1, seconds: float = 1.0, hidden_units: int = 64, depth: int = 2,
-               activation: str = "relu", dropout: float = 0.0) -> nn.Module:
+               activation: str = "relu", dropout: float = 0.0, marker_dir: str | None = None) -> nn.Module:
     """The built-in `mlp` that raises, exits or runs slowly from epoch `at_epoch` (count from 1).
 
     `raise`/`exit` fire once, at the `at_epoch`-th epoch the trial's first process trains;
     `slow` sleeps `seconds` at the start of every epoch from `at_epoch` on, in every process.
+    `marker_dir`: where the once-only marker goes instead of the trial's folder (fused members
+    train in their group's process, which belongs to no single trial): the first to fire wins.
     """
     if fault not in FAULTS:
         raise ConfigError("model.fault", f"unknown fault {fault!r}; allowed: {allowed(FAULTS)}")
@@ -101,4 +104,4 @@ def faulty_mlp(input_shape: tuple[int, ...], n_outputs: int,
         raise ConfigError("model.seconds", f"must be a number of seconds > 0, got {seconds!r}")
     net = mlp(input_shape, n_outputs, hidden_units=hidden_units, depth=depth, activation=activation,
               dropout=dropout)
-    return _FaultyModule(net, fault, at_epoch, float(seconds))
+    return _FaultyModule(net, fault, at_epoch, float(seconds), marker_dir)

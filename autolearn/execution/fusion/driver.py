@@ -84,6 +84,7 @@ class FusedSweep:
         self.saver = StateSaver(directory)
         self.began: dict[str, float] = {}
         self.added: set[str] = set()
+        self.resumed_after: dict[str, int] = {}  # the epoch each running member went on from (0: fresh)
 
     def watch(self, interruption: Any, guard: Any = None) -> None:
         """Stop at the next epoch once a stop signal came (`signals.interrupt_guard`) or the storage
@@ -180,12 +181,12 @@ class FusedSweep:
             if self.remote:
                 import ray
 
-                ray.get([slot.host.add.remote(t.trial_id, dict(t.config), s) for t, s in seats])
+                after = ray.get([slot.host.add.remote(t.trial_id, dict(t.config), s) for t, s in seats])
             else:
-                for trial, state in seats:
-                    slot.host.add(trial.trial_id, dict(trial.config), state)
-            for trial, _ in seats:
+                after = [slot.host.add(t.trial_id, dict(t.config), s) for t, s in seats]
+            for (trial, _), epoch in zip(seats, after, strict=True):
                 slot.members[trial.trial_id] = trial
+                self.resumed_after[trial.trial_id] = int(epoch)
         except Exception as err:  # (a host that cannot seat them fails them: retried as any failure)
             for trial, _ in seats:
                 slot.members[trial.trial_id] = trial
@@ -262,7 +263,6 @@ class FusedSweep:
 
         last = trial.last_result or {}
         epoch = int(metrics["epoch"])
-        restored = int(last.get("training_iteration", 0) or 0) if last.get("trial_id") else 0
         now = time.time()
         return {**metrics, "timestamp": int(now), "checkpoint_dir_name": None, "done": bool(done),
                 "training_iteration": epoch, "trial_id": trial.trial_id,
@@ -270,7 +270,7 @@ class FusedSweep:
                 "time_total_s": float(last.get("time_total_s", 0.0) or 0.0) + took,
                 "node_ip": _node_ip(), "config": dict(trial.config),
                 "time_since_restore": now - self.began.get(trial.trial_id, now),
-                "iterations_since_restore": epoch - min(restored, epoch - 1)}
+                "iterations_since_restore": epoch - self.resumed_after.get(trial.trial_id, 0)}
 
     def _checkpoint(self, trial: Any, blob: bytes, result: dict[str, Any]) -> None:
         """Persist a member's checkpoint where Tune would, and register it with the trial (Tune's

@@ -21,7 +21,8 @@ def _spec(seed_dict: dict, storage: str, name: str, scheduler: str = "fifo", fus
     data["task"] = {**seed_dict["task"], "dataset": {**seed_dict["task"]["dataset"], "n_samples": 300}}
     data["train"] = {**seed_dict["train"], "epochs": EPOCHS}
     data["search"] = {"strategy": "random", "num_samples": TRIALS, "seed": 3, "fuse": fuse}
-    data["scheduler"] = {"name": scheduler, **({"grace_period": 1, "reduction_factor": 2} if scheduler == "asha" else {})}
+    asha = {"grace_period": 1, "reduction_factor": 2} if scheduler == "asha" else {}
+    data["scheduler"] = {"name": scheduler, **asha}
     return Experiment.from_dict(data)
 
 
@@ -87,3 +88,26 @@ def test_what_cannot_fuse_says_why(seed_dict, storage):
     assert why_not(Experiment.from_dict(data)) is None
     hyperband = Experiment.from_dict({**data, "scheduler": {"name": "hyperband"}})
     assert "pauses" in (why_not(hyperband) or "")
+
+
+def test_a_failed_group_retries_each_member_from_its_last_checkpoint(seed_dict, storage, tmp_path):
+    """A member's epoch raises (a real fault in its model): its whole group fails, every member is
+    retried once on a fresh group from its last checkpoint, and the sweep finishes."""
+    data = _spec(seed_dict, storage, "retry").to_dict()
+    data["model"] = {"name": "autolearn.testing.faults:faulty_mlp", "fault": "raise", "at_epoch": 2,
+                     "hidden_units": 8, "marker_dir": str(tmp_path)}
+    data["space"] = {"lr": data["space"]["lr"]}
+    data["train"] = {**data["train"], "checkpoint_every": 1}
+    data["run"] = {"max_failures": 1}
+    threads = torch.get_num_threads()
+    try:
+        result = run_experiment(Experiment.from_dict(data))
+    finally:
+        torch.set_num_threads(threads)
+    assert (tmp_path / ".autolearn_fault_injected").is_file()
+    assert all(t.status == "finished" and t.epochs == EPOCHS for t in result.trials), result.trials
+    assert sum(t.retries for t in result.trials) >= 1
+    for trial in result.trials:
+        epochs = [json.loads(line)["training_iteration"]
+                  for line in (Path(trial.path) / "result.json").read_text().splitlines()]
+        assert epochs.count(1) == 1 and epochs[-1] == EPOCHS, epochs  # went on from its checkpoint
