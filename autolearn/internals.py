@@ -359,3 +359,15 @@ def storage_context_class() -> type:
     from ray.train._internal.storage import StorageContext
 
     return StorageContext
+
+
+def forget_ended_trial(callbacks: Any, trial: Any) -> None:
+    """Drop what Ray's file loggers keep per trial after it ended (`JsonLoggerCallback._trial_configs`,
+    `CSVLoggerCallback._trial_continue`: they hold every `Trial` to the end of the sweep). A fused
+    sweep's driver frees its ended trials (`execution/fusion/ledger.py`); these references would
+    keep them. Missing attributes (another Ray version) are skipped: memory, not correctness."""
+    for callback in callbacks:
+        for name in ("_trial_configs", "_trial_continue"):
+            held = getattr(callback, name, None)
+            if isinstance(held, dict):
+                held.pop(trial, None)

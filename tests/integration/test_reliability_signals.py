@@ -43,10 +43,15 @@ def _second_resume_is_refused(experiment: Path, tmpdir: str, first: subprocess.P
     assert len(lines) == 1 and lines[0].startswith("error: name: the experiment 'crash' is in use by process")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
-def test_a_stop_signal_keeps_finished_trials_and_resume_completes(tmp_path, tmpdir_for_ray, signum):
+@pytest.mark.parametrize("signum, fuse", [(signal.SIGINT, 1), (signal.SIGTERM, 1), (signal.SIGHUP, 1),
+                                         (signal.SIGINT, 3)], ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGINT-fused"])
+def test_a_stop_signal_keeps_finished_trials_and_resume_completes(tmp_path, tmpdir_for_ray, signum, fuse):
+    """Also for a fused sweep (trained in the driver's process, which the signal reaches directly)."""
     storage, spec = tmp_path / "runs", tmp_path / "crash.yaml"
-    spec.write_text(yaml.safe_dump(_spec(storage)))
+    data = _spec(storage)
+    if fuse > 1:  # one group at a time, so that some members finish while others still train
+        data["search"]["fuse"], data["resources"]["cpus_per_trial"] = fuse, 2
+    spec.write_text(yaml.safe_dump(data))
     experiment = storage / "crash"
     proc = _sweep([str(spec)], tmpdir_for_ray, start_new_session=True)
     try:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from autolearn.execution.fusion.host import Epoch, GroupHost, remote_host
+from autolearn.execution.fusion.ledger import TrialLedger
 from autolearn.execution.fusion.staging import upload
 from autolearn.execution.fusion.state import STATE_FILE, StateSaver, load_state
 
@@ -48,16 +49,16 @@ class Slot:
 class _Controller:
     """What schedulers ask of Tune's controller (the median rule: the live trials)."""
 
-    def __init__(self, trials: list[Any]) -> None:
-        self._trials = trials
+    def __init__(self, ledger: TrialLedger) -> None:
+        self._ledger = ledger
 
     def get_trials(self) -> list[Any]:
-        return self._trials
+        return self._ledger.live_trials()  # ended trials are frozen: only live ones are asked about
 
     def get_live_trials(self) -> list[Any]:
         from ray.tune.experiment import Trial
 
-        return [t for t in self._trials if t.status not in (Trial.TERMINATED, Trial.ERROR)]
+        return [t for t in self._ledger.live_trials() if t.status not in (Trial.TERMINATED, Trial.ERROR)]
 
 
 class FusedSweep:
@@ -77,9 +78,9 @@ class FusedSweep:
         self.should_stop: Callable[[], bool] = lambda: False  # `watch` sets it
         self.k, self.remote, self.threads = k, remote, threads
         self.slots = [Slot(self._new_host()) for _ in range(hosts)]
-        self.trials: list[Any] = []
+        self.ledger = TrialLedger()
         self.queue: list[Any] = []  # trials to (re)start before asking the search algorithm: retries, resume
-        self.controller = _Controller(self.trials)
+        self.controller = _Controller(self.ledger)
         self.iteration = 0
         self.saver = StateSaver(directory)
         self.began: dict[str, float] = {}
@@ -110,11 +111,13 @@ class FusedSweep:
             new_storage.experiment_dir_name = self.experiment.storage.experiment_dir_name
             trial.set_storage(new_storage)
             trial.init_local_path()
-            self.trials.append(trial)
+            self.ledger.add(trial)
             self.added.add(trial.trial_id)
             if trial.status not in (Trial.TERMINATED, Trial.ERROR):
                 trial.set_status(Trial.PENDING)
                 self.queue.append(trial)
+            else:
+                self._freeze(trial)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -129,19 +132,19 @@ class FusedSweep:
                 self._fill()
                 if not any(slot.members for slot in self.slots):
                     break
-                self.callbacks.on_step_begin(iteration=self.iteration, trials=self.trials)
+                self.callbacks.on_step_begin(iteration=self.iteration, trials=self._live())
                 for slot in self._train_round():
                     self._process(slot)
-                self.callbacks.on_step_end(iteration=self.iteration, trials=self.trials)
+                self.callbacks.on_step_end(iteration=self.iteration, trials=self._live())
                 self._save()
                 self.iteration += 1
         finally:
             self._save(force=True)
-            self.callbacks.on_experiment_end(trials=self.trials)
+            self.callbacks.on_experiment_end(trials=self._live())
             self._close_hosts()
         # A path to a state file (never read: the trials are given) keeps Tune from looking for its own.
         state = f"{self.experiment.storage.experiment_fs_path}/{STATE_FILE}.json"
-        analysis = ExperimentAnalysis(state, trials=self.trials, default_metric=self.exp.metric.name,
+        analysis = ExperimentAnalysis(state, trials=self.ledger.trials(), default_metric=self.exp.metric.name,
                                       default_mode=self.exp.metric.mode,
                                       storage_filesystem=self.experiment.storage.storage_filesystem)
         return ResultGrid(analysis)
@@ -162,8 +165,7 @@ class FusedSweep:
         """Tune's start of a trial: added to the scheduler (once), running, announced; its state."""
         from ray.tune.experiment import Trial
 
-        if trial not in self.trials:
-            self.trials.append(trial)
+        self.ledger.add(trial)
         if trial.trial_id not in self.added:  # a retried or resumed trial is known to the scheduler
             self.added.add(trial.trial_id)
             self.scheduler.on_trial_add(self.controller, trial)
@@ -172,7 +174,7 @@ class FusedSweep:
             trial.update_resources({"cpu": self.exp.resources.cpus_per_trial, "gpu": self.exp.resources.gpus})
         trial.set_status(Trial.RUNNING)
         self.began[trial.trial_id] = time.time()
-        self.callbacks.on_trial_start(iteration=self.iteration, trials=self.trials, trial=trial)
+        self.callbacks.on_trial_start(iteration=self.iteration, trials=self._live(), trial=trial)
         self.saver.changed = True
         return _checkpoint_bytes(trial.checkpoint)
 
@@ -250,7 +252,7 @@ class FusedSweep:
             result["done"] = True
         else:
             self.search_alg.on_trial_result(trial.trial_id, flat)
-        self.callbacks.on_trial_result(iteration=self.iteration, trials=self.trials, trial=trial, result=result)
+        self.callbacks.on_trial_result(iteration=self.iteration, trials=self._live(), trial=trial, result=result)
         trial.update_last_result(result)
         if result["done"]:
             if not done:
@@ -286,7 +288,7 @@ class FusedSweep:
             persisted = storage.persist_current_checkpoint(Checkpoint.from_directory(scratch))
         result["checkpoint_dir_name"] = storage.checkpoint_dir_name
         trial.on_checkpoint(training_result(persisted, result))
-        self.callbacks.on_checkpoint(iteration=self.iteration, trials=self.trials, trial=trial, checkpoint=persisted)
+        self.callbacks.on_checkpoint(iteration=self.iteration, trials=self._live(), trial=trial, checkpoint=persisted)
         self.saver.changed = True
 
     def _complete(self, slot: Slot, trial: Any) -> None:
@@ -297,8 +299,9 @@ class FusedSweep:
         self.scheduler.on_trial_complete(self.controller, trial, flat)
         self.search_alg.on_trial_complete(trial.trial_id, result=flat)
         trial.set_status(Trial.TERMINATED)
-        self.callbacks.on_trial_complete(iteration=self.iteration, trials=self.trials, trial=trial)
+        self.callbacks.on_trial_complete(iteration=self.iteration, trials=self._live(), trial=trial)
         slot.members.pop(trial.trial_id, None)
+        self._freeze(trial)
         self.saver.changed = True
 
     def _drop(self, slot: Slot, key: str) -> None:
@@ -320,17 +323,29 @@ class FusedSweep:
             trial.handle_error(error)
             if trial.should_recover():
                 trial.set_status(Trial.PENDING)
-                self.callbacks.on_trial_recover(iteration=self.iteration, trials=self.trials, trial=trial)
+                self.callbacks.on_trial_recover(iteration=self.iteration, trials=self._live(), trial=trial)
                 self.queue.append(trial)
             else:
                 self.scheduler.on_trial_error(self.controller, trial)
                 self.search_alg.on_trial_complete(trial.trial_id, error=True)
                 trial.set_status(Trial.ERROR)
-                self.callbacks.on_trial_error(iteration=self.iteration, trials=self.trials, trial=trial)
+                self.callbacks.on_trial_error(iteration=self.iteration, trials=self._live(), trial=trial)
+                self._freeze(trial)
         self.saver.changed = True
 
+    def _freeze(self, trial: Any) -> None:
+        """An ended trial that every callback has seen: kept as its saved state from now on."""
+        from autolearn.internals import forget_ended_trial
+
+        forget_ended_trial(self.callbacks_given, trial)
+        self.ledger.freeze(trial)
+
+    def _live(self) -> list[Any]:
+        """The trials callbacks are shown (Tune shows them all; ended ones are frozen here)."""
+        return self.ledger.live_trials()
+
     def _save(self, force: bool = False) -> None:
-        if self.saver.maybe_save(self.trials, self.search_alg, self.scheduler, force):
+        if self.saver.maybe_save(self.ledger, self.search_alg, self.scheduler, force):
             upload(self.experiment.storage, self.saver.directory)  # a URI sweep's trial files
 
     # --- hosts --------------------------------------------------------------------------------

@@ -26,6 +26,11 @@ class DriverStorage(storage_context_class()):  # type: ignore[misc]
     def experiment_driver_staging_path(self) -> str:
         return self.staging or self.experiment_fs_path
 
+    def __str__(self) -> str:
+        """Short and the same for every trial of a sweep: Tune's JSON encoder keys a log-once set
+        (kept for the life of the process) on `str()` of what it pickles, this object included."""
+        return f"DriverStorage({self.experiment_fs_path})"
+
 
 class DriverExperiment(Experiment):
     """Tune's `Experiment` with a `DriverStorage`: its trials (made from its spec) inherit it."""

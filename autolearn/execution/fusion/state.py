@@ -26,11 +26,11 @@ def has_state(directory: str) -> bool:
     return storage.exists(f"{directory.rstrip('/')}/{STATE_FILE}")
 
 
-def save_state(directory: str, trials: list[Any], search_alg: Any, scheduler: Any) -> None:
+def save_state(directory: str, ledger: Any, search_alg: Any, scheduler: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="autolearn-search-") as scratch:
         search_alg.save_to_dir(scratch, session_str="fused")
         search_files = {p.name: p.read_bytes() for p in Path(scratch).iterdir() if p.is_file()}
-    state = {"version": 1, "trials": [t.get_json_state() for t in trials], "search": search_files,
+    state = {"version": 1, "trials": ledger.states(), "search": search_files,
              "scheduler": scheduler}
     storage.write_bytes(directory, STATE_FILE, pickle.dumps(state))
 
@@ -56,7 +56,7 @@ class StateSaver:
         self.last = -float("inf")
         self.changed = False
 
-    def maybe_save(self, trials: list[Any], search_alg: Any, scheduler: Any, force: bool = False) -> bool:
+    def maybe_save(self, ledger: Any, search_alg: Any, scheduler: Any, force: bool = False) -> bool:
         """Save if due; whether it saved."""
         now = time.monotonic()
         if not force:
@@ -65,7 +65,7 @@ class StateSaver:
             if self.spent > SHARE * max(now - self.began, 1.0):
                 return False
         started = time.monotonic()
-        save_state(self.directory, trials, search_alg, scheduler)
+        save_state(self.directory, ledger, search_alg, scheduler)
         self.spent += time.monotonic() - started
         self.last, self.changed = time.monotonic(), False
         return True
