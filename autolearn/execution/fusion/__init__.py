@@ -47,6 +47,7 @@ def fused_sweep(exp: Any, job: Any, plan: Any, callbacks: Sequence[Any] = (), *,
     import ray
 
     from autolearn.execution.fusion.driver import FusedSweep
+    from autolearn.execution.fusion.pool import HostPool
     from autolearn.execution.tuner import experiment_dir, stoppers, storage_path, sweep_callbacks
     from autolearn.search.schedulers import make_scheduler
 
@@ -65,9 +66,10 @@ def fused_sweep(exp: Any, job: Any, plan: Any, callbacks: Sequence[Any] = (), *,
     search_alg = _search_alg(exp, plan, experiment)
     scheduler = make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs, exp.space)
     scheduler.set_search_properties(exp.metric.name, exp.metric.mode)
+    pool = HostPool(job, hosts, remote, threads, exp.resources.cpus_per_trial, exp.resources.gpus_per_trial or 0,
+                    exp.train.checkpoint_every)
     sweep = FusedSweep(exp, job, search_alg, scheduler, experiment, sweep_callbacks(exp, callbacks),
-                       stoppers(exp), k=capacity, hosts=hosts, remote=remote, threads=threads,
-                       directory=experiment_dir(exp))
+                       stoppers(exp), k=capacity, pool=pool, directory=experiment_dir(exp))
     if resume:
         sweep.restore()
     else:
@@ -93,7 +95,7 @@ def _tune_experiment(exp: Any, plan: Any, storage: str) -> Any:
     Tune's own, as in an unfused sweep (`tuner.make_tuner`)."""
     from ray import tune
 
-    from autolearn.execution.fusion.driver import train_trial
+    from autolearn.execution.fusion.reports import train_trial
     from autolearn.execution.fusion.staging import DriverExperiment, stage
     from autolearn.execution.tuner import checkpoint_config
 

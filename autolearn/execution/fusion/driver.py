@@ -16,34 +16,17 @@ small machine those processes cost more than the training fusion saves (docs/BEN
 from __future__ import annotations
 
 import logging
-import socket
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from autolearn.execution.fusion.host import Epoch, GroupHost, remote_host
 from autolearn.execution.fusion.ledger import TrialLedger
+from autolearn.execution.fusion.pool import HostPool, Slot
+from autolearn.execution.fusion.reports import auto_filled, checkpoint_bytes, persist_checkpoint
 from autolearn.execution.fusion.staging import upload
 from autolearn.execution.fusion.state import STATE_FILE, StateSaver, load_state
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_FILE = "checkpoint.pt"  # training.trainable's file: a member's checkpoint resumes solo
-
-
-@dataclass
-class Slot:
-    """One group host and the trials it trains; `pending` holds a remote host's epoch in flight."""
-
-    host: Any
-    members: dict[str, Any] = field(default_factory=dict)
-    pending: Any = None
-    done: list[Epoch] | None = None
-    error: BaseException | None = None
-    started: float = 0.0
 
 
 class _Controller:
@@ -65,8 +48,7 @@ class FusedSweep:
     """`fit()` runs the sweep and returns its `ResultGrid`; the runner treats it as a Tuner."""
 
     def __init__(self, exp: Any, job: Any, search_alg: Any, scheduler: Any, experiment: Any, callbacks: Sequence[Any],
-                 stopper: Callable[[str, dict], bool], *, k: int, hosts: int, remote: bool, threads: int,
-                 directory: str) -> None:
+                 stopper: Callable[[str, dict], bool], *, k: int, pool: HostPool, directory: str) -> None:
         from ray.tune.callback import CallbackList
 
         logging.getLogger("ray.train").setLevel(logging.WARNING)  # a line per member checkpoint is noise
@@ -76,8 +58,7 @@ class FusedSweep:
         self.callbacks = CallbackList(self.callbacks_given)
         self.stopper = stopper
         self.should_stop: Callable[[], bool] = lambda: False  # `watch` sets it
-        self.k, self.remote, self.threads = k, remote, threads
-        self.slots = [Slot(self._new_host()) for _ in range(hosts)]
+        self.k, self.pool = k, pool
         self.ledger = TrialLedger()
         self.queue: list[Any] = []  # trials to (re)start before asking the search algorithm: retries, resume
         self.controller = _Controller(self.ledger)
@@ -130,10 +111,10 @@ class FusedSweep:
         try:
             while not self.should_stop():
                 self._fill()
-                if not any(slot.members for slot in self.slots):
+                if not any(slot.members for slot in self.pool.slots):
                     break
                 self.callbacks.on_step_begin(iteration=self.iteration, trials=self._live())
-                for slot in self._train_round():
+                for slot in self.pool.train_round():
                     self._process(slot)
                 self.callbacks.on_step_end(iteration=self.iteration, trials=self._live())
                 self._save()
@@ -141,7 +122,7 @@ class FusedSweep:
         finally:
             self._save(force=True)
             self.callbacks.on_experiment_end(trials=self._live())
-            self._close_hosts()
+            self.pool.close()
         # A path to a state file (never read: the trials are given) keeps Tune from looking for its own.
         state = f"{self.experiment.storage.experiment_fs_path}/{STATE_FILE}.json"
         analysis = ExperimentAnalysis(state, trials=self.ledger.trials(), default_metric=self.exp.metric.name,
@@ -151,7 +132,7 @@ class FusedSweep:
 
     def _fill(self) -> None:
         """Seat new members wherever a group has room: retried and resumed trials first."""
-        for slot in self.slots:
+        for slot in self.pool.slots:
             seats: list[tuple[Any, bytes | None]] = []
             while len(slot.members) + len(seats) < self.k:
                 trial = self.queue.pop(0) if self.queue else self.search_alg.next_trial()
@@ -176,51 +157,18 @@ class FusedSweep:
         self.began[trial.trial_id] = time.time()
         self.callbacks.on_trial_start(iteration=self.iteration, trials=self._live(), trial=trial)
         self.saver.changed = True
-        return _checkpoint_bytes(trial.checkpoint)
+        return checkpoint_bytes(trial.checkpoint)
 
     def _seat(self, slot: Slot, seats: list[tuple[Any, bytes | None]]) -> None:
+        for trial, _ in seats:
+            slot.members[trial.trial_id] = trial
         try:
-            if self.remote:
-                import ray
-
-                after = ray.get([slot.host.add.remote(t.trial_id, dict(t.config), s) for t, s in seats])
-            else:
-                after = [slot.host.add(t.trial_id, dict(t.config), s) for t, s in seats]
-            for (trial, _), epoch in zip(seats, after, strict=True):
-                slot.members[trial.trial_id] = trial
-                self.resumed_after[trial.trial_id] = int(epoch)
-        except Exception as err:  # (a host that cannot seat them fails them: retried as any failure)
-            for trial, _ in seats:
-                slot.members[trial.trial_id] = trial
+            after = self.pool.seat(slot, [(t.trial_id, dict(t.config), state) for t, state in seats])
+        except Exception as err:  # a host that cannot seat them fails them: retried as any failure
             self._fail(slot, err)
-
-    def _train_round(self) -> list[Slot]:
-        """One epoch of every busy group: in this process one after another; remote hosts all at
-        once, and the round ends when the first of them is back (the others go on meanwhile)."""
-        busy = [s for s in self.slots if s.members]
-        if not self.remote:
-            for slot in busy:
-                slot.started = time.time()
-                try:
-                    slot.done = slot.host.train_epoch()
-                except Exception as err:  # (its members fail, and are retried)
-                    slot.error = err
-            return busy
-        import ray
-
-        for slot in busy:
-            if slot.pending is None:
-                slot.started = time.time()
-                slot.pending = slot.host.train_epoch.remote()
-        ready, _ = ray.wait([s.pending for s in busy if s.pending is not None], num_returns=1)
-        ready_slots = [s for s in busy if s.pending in ready]
-        for slot in ready_slots:
-            try:
-                slot.done = ray.get(slot.pending)
-            except Exception as err:  # (a dead actor, a training error: its members fail)
-                slot.error = err
-            slot.pending = None
-        return ready_slots
+            return
+        for (trial, _), epoch in zip(seats, after, strict=True):
+            self.resumed_after[trial.trial_id] = epoch
 
     def _process(self, slot: Slot) -> None:
         if slot.error is not None:
@@ -240,9 +188,13 @@ class FusedSweep:
         from ray.tune.schedulers import TrialScheduler
         from ray.tune.utils import flatten_dict
 
-        result = self._auto_filled(trial, metrics, took, done)
+        began = self.began.get(trial.trial_id, time.time())
+        result = auto_filled(trial, metrics, took, done, began, self.resumed_after.get(trial.trial_id, 0))
         if blob is not None:
-            self._checkpoint(trial, blob, result)
+            persisted = persist_checkpoint(trial, blob, result)
+            self.callbacks.on_checkpoint(iteration=self.iteration, trials=self._live(), trial=trial,
+                                         checkpoint=persisted)
+            self.saver.changed = True
         flat = flatten_dict(result)
         if self.stopper(trial.trial_id, result):
             decision = TrialScheduler.STOP
@@ -256,40 +208,8 @@ class FusedSweep:
         trial.update_last_result(result)
         if result["done"]:
             if not done:
-                self._drop(slot, trial.trial_id)
+                self.pool.drop(slot, trial.trial_id)
             self._complete(slot, trial)
-
-    def _auto_filled(self, trial: Any, metrics: dict[str, Any], took: float, done: bool) -> dict[str, Any]:
-        """The fields Tune's function trainable adds to every report."""
-        from datetime import datetime
-
-        last = trial.last_result or {}
-        epoch = int(metrics["epoch"])
-        now = time.time()
-        return {**metrics, "timestamp": int(now), "checkpoint_dir_name": None, "done": bool(done),
-                "training_iteration": epoch, "trial_id": trial.trial_id,
-                "date": datetime.now().strftime("%Y-%m-%d_%H-%M-%S"), "time_this_iter_s": took,
-                "time_total_s": float(last.get("time_total_s", 0.0) or 0.0) + took,
-                "node_ip": _node_ip(), "config": dict(trial.config),
-                "time_since_restore": now - self.began.get(trial.trial_id, now),
-                "iterations_since_restore": epoch - self.resumed_after.get(trial.trial_id, 0)}
-
-    def _checkpoint(self, trial: Any, blob: bytes, result: dict[str, Any]) -> None:
-        """Persist a member's checkpoint where Tune would, and register it with the trial (Tune's
-        `num_to_keep` applies)."""
-        from ray.tune import Checkpoint
-
-        from autolearn.internals import training_result
-
-        storage = trial.storage
-        storage.current_checkpoint_index = max(storage.current_checkpoint_index, 0)
-        with tempfile.TemporaryDirectory(prefix="autolearn-ckpt-") as scratch:
-            (Path(scratch) / CHECKPOINT_FILE).write_bytes(blob)
-            persisted = storage.persist_current_checkpoint(Checkpoint.from_directory(scratch))
-        result["checkpoint_dir_name"] = storage.checkpoint_dir_name
-        trial.on_checkpoint(training_result(persisted, result))
-        self.callbacks.on_checkpoint(iteration=self.iteration, trials=self._live(), trial=trial, checkpoint=persisted)
-        self.saver.changed = True
 
     def _complete(self, slot: Slot, trial: Any) -> None:
         from ray.tune.experiment import Trial
@@ -304,12 +224,6 @@ class FusedSweep:
         self._freeze(trial)
         self.saver.changed = True
 
-    def _drop(self, slot: Slot, key: str) -> None:
-        if self.remote:
-            slot.host.drop.remote(key)
-        else:
-            slot.host.drop(key)
-
     def _fail(self, slot: Slot, error: BaseException) -> None:
         """A host that failed fails each of its members: retried from their last checkpoints on a new
         host while `run.max_failures` allows, else ended with the error."""
@@ -318,7 +232,7 @@ class FusedSweep:
         log.warning("a fused group of %d member(s) failed: %s", len(slot.members),
                     str(error).splitlines()[0] if str(error) else type(error).__name__)
         members, slot.members = list(slot.members.values()), {}
-        self._replace_host(slot)
+        self.pool.replace(slot)
         for trial in members:
             trial.handle_error(error)
             if trial.should_recover():
@@ -348,49 +262,4 @@ class FusedSweep:
         if self.saver.maybe_save(self.ledger, self.search_alg, self.scheduler, force):
             upload(self.experiment.storage, self.saver.directory)  # a URI sweep's trial files
 
-    # --- hosts --------------------------------------------------------------------------------
 
-    def _new_host(self) -> Any:
-        every = self.exp.train.checkpoint_every
-        if self.remote:
-            return remote_host(self.job, self.exp.resources.cpus_per_trial, self.exp.resources.gpus_per_trial or 0,
-                               every)
-        return GroupHost(self.job, self.threads, every)
-
-    def _replace_host(self, slot: Slot) -> None:
-        if self.remote:
-            import ray
-
-            ray.kill(slot.host, no_restart=True)
-        slot.host, slot.pending, slot.done, slot.error = self._new_host(), None, None, None
-
-    def _close_hosts(self) -> None:
-        if not self.remote:
-            return
-        import ray
-
-        for slot in self.slots:
-            try:
-                ray.kill(slot.host, no_restart=True)
-            except Exception:  # (already gone)
-                pass
-
-
-def train_trial(config: dict[str, Any]) -> None:
-    """The name a member's `Trial` runs under, as in an unfused sweep (Tune names the trial folders
-    `train_trial_<id>_...` after it); a member is trained by its group's host, so it is never called."""
-    raise RuntimeError("a fused member is trained by its group host, not by its own trainable")
-
-
-def _checkpoint_bytes(checkpoint: Any) -> bytes | None:
-    if checkpoint is None:
-        return None
-    with checkpoint.as_directory() as directory:
-        return (Path(directory) / CHECKPOINT_FILE).read_bytes()
-
-
-def _node_ip() -> str:
-    try:
-        return socket.gethostbyname(socket.gethostname())
-    except OSError:
-        return "127.0.0.1"

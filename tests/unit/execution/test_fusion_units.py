@@ -44,7 +44,7 @@ def test_cli_fuse_option_lands_in_the_spec_and_bad_values_exit_2(capsys):
 
 
 def test_member_checkpoint_file_is_the_solo_one():
-    from autolearn.execution.fusion.driver import CHECKPOINT_FILE
+    from autolearn.execution.fusion.reports import CHECKPOINT_FILE
     from autolearn.training import trainable
 
     assert CHECKPOINT_FILE == trainable.CHECKPOINT_FILE
