@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
 import torch
 
 from autolearn import Experiment, run_experiment
+from autolearn.testing.solo import solo_val_losses
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.slow]
 EPOCHS, TRIALS = 3, 8
@@ -36,18 +36,8 @@ def _histories(result) -> dict[tuple, list[dict]]:
 
 def _alone(exp: Experiment, config: dict) -> list[float]:
     """Validation losses of one config trained alone, by the solo trainable's own loop (no Ray)."""
-    from autolearn.execution.runner import prepare_job
-    from autolearn.training.loop import Fitter
-    from autolearn.training.optim import step_schedule
-
     torch.set_num_threads(1)  # as the trial had: one CPU
-    fitter, losses = Fitter(prepare_job(exp), config, torch.device("cpu")), []
-    for _ in range(exp.train.epochs):
-        if not math.isfinite(fitter.train_epoch()):
-            break
-        losses.append(fitter.validate()[0])
-        step_schedule(fitter.settings.lr_schedule, fitter.schedule, losses[-1])
-    return losses
+    return solo_val_losses(exp, config)
 
 
 @pytest.mark.parametrize("strategy, scheduler", [("random", "fifo"), ("tpe", "fifo"), ("random", "asha")])

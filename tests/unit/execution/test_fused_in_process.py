@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import torch
 
 from autolearn import Experiment, run_experiment
 from autolearn.execution.fusion.plan import fuse_factor, why_not
+from autolearn.testing.solo import solo_val_losses
 
 EPOCHS, TRIALS = 3, 6
 
@@ -24,20 +24,6 @@ def _spec(seed_dict: dict, storage: str, name: str, scheduler: str = "fifo", fus
     asha = {"grace_period": 1, "reduction_factor": 2} if scheduler == "asha" else {}
     data["scheduler"] = {"name": scheduler, **asha}
     return Experiment.from_dict(data)
-
-
-def _alone(exp: Experiment, config: dict) -> list[float]:
-    from autolearn.execution.runner import prepare_job
-    from autolearn.training.loop import Fitter
-    from autolearn.training.optim import step_schedule
-
-    fitter, losses = Fitter(prepare_job(exp), config, torch.device("cpu")), []
-    for _ in range(exp.train.epochs):
-        if not math.isfinite(fitter.train_epoch()):
-            break
-        losses.append(fitter.validate()[0])
-        step_schedule(fitter.settings.lr_schedule, fitter.schedule, losses[-1])
-    return losses
 
 
 def test_in_process_fused_sweep_starts_no_ray_and_keeps_every_member_a_trial(seed_dict, storage):
@@ -56,7 +42,7 @@ def test_in_process_fused_sweep_starts_no_ray_and_keeps_every_member_a_trial(see
     for trial in result.trials:
         history = [json.loads(line) for line in (Path(trial.path) / "result.json").read_text().splitlines()]
         assert [h["training_iteration"] for h in history] == list(range(1, EPOCHS + 1))
-        assert [h["val_loss"] for h in history] == pytest.approx(_alone(exp, history[0]["config"]), rel=1e-5)
+        assert [h["val_loss"] for h in history] == pytest.approx(solo_val_losses(exp, history[0]["config"]), rel=1e-5)
         assert any(p.name.startswith("checkpoint_") for p in Path(trial.path).iterdir())
     runs = [p for p in (Path(result.experiment_dir) / "tensorboard").iterdir() if p.is_dir()]
     assert len(runs) == TRIALS
