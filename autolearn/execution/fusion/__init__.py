@@ -67,7 +67,7 @@ def fused_sweep(exp: Any, job: Any, plan: Any, callbacks: Sequence[Any] = (), *,
     scheduler = make_scheduler(exp.scheduler.name, exp.scheduler.options, exp.max_epochs, exp.space)
     scheduler.set_search_properties(exp.metric.name, exp.metric.mode)
     pool = HostPool(job, hosts, remote, threads, exp.resources.cpus_per_trial, exp.resources.gpus_per_trial or 0,
-                    exp.train.checkpoint_every)
+                    exp.train.checkpoint_every, costs=_names_costs(exp))
     sweep = FusedSweep(exp, job, search_alg, scheduler, experiment, sweep_callbacks(exp, callbacks),
                        stoppers(exp), k=capacity, pool=pool, directory=experiment_dir(exp))
     if resume:
@@ -75,6 +75,14 @@ def fused_sweep(exp: Any, job: Any, plan: Any, callbacks: Sequence[Any] = (), *,
     else:
         search_alg.add_configurations([experiment])
     return sweep
+
+
+def _names_costs(exp: Any) -> bool:
+    """Whether an objective or constraint names a model cost (members then measure theirs)."""
+    from autolearn.config.sections import COST_METRICS
+
+    named = {m.name for m in exp.objectives} | {c.metric for c in exp.constraints}
+    return bool(named & set(COST_METRICS))
 
 
 def _capacity(remote: bool) -> tuple[float, float]:

@@ -26,7 +26,8 @@ Epoch = tuple[str, dict[str, Any], bytes | None, bool]  # key, metrics, checkpoi
 class GroupHost:
     """The members of one fused group, trained together; checkpoints leave as solo-format bytes."""
 
-    def __init__(self, job: Any, threads: int, checkpoint_every: int | str, gpu_ids: str = "") -> None:
+    def __init__(self, job: Any, threads: int, checkpoint_every: int | str, gpu_ids: str = "",
+                 costs: bool = False) -> None:
         if gpu_ids:
             from autolearn.internals import show_gpus_to_this_process
 
@@ -37,7 +38,9 @@ class GroupHost:
 
         torch.set_num_threads(max(1, threads))
         device = torch.device("cuda", 0) if gpu_ids and torch.cuda.is_available() else torch.device("cpu")
-        self.job, self.every = job, checkpoint_every
+        self.job, self.every, self.device = job, checkpoint_every, device
+        self.measure_costs = costs
+        self.costs: dict[str, dict[str, float]] = {}
         self.fused = make_group(job, device)
         self.solo = SoloGroup(job, device)
         self.cadence: dict[str, Cadence] = {}
@@ -56,13 +59,31 @@ class GroupHost:
             log.warning("search.fuse: configs that cannot fuse train one by one beside the group: %s", reason)
         (self.solo if reason is not None else self.fused).add(key, config, loaded)
         self.cadence[key] = Cadence(self.every, self.job.train.epochs)
+        if self.measure_costs:
+            self.costs[key] = self._costs(config)
         return int(loaded["epoch"]) if loaded else 0
+
+    def _costs(self, config: Mapping[str, Any]) -> dict[str, float]:
+        """`n_params` and `latency_ms` of the member's model alone, as its solo trial measures them
+        (a few ms per member, so only when an objective or constraint names them). The model is
+        built on a forked RNG: the members' own draws stay what they would be alone."""
+        import numpy as np
+        import torch
+
+        from autolearn.training.costs import model_costs
+        from autolearn.training.loop import Evaluator
+
+        with torch.random.fork_rng(devices=[]):
+            model = Evaluator(self.job, config, self.device).model
+        x_val = torch.as_tensor(np.asarray(self.job.data.x_val), dtype=torch.float32, device=self.device)
+        return model_costs(model, x_val)
 
     def drop(self, key: str) -> None:
         """Stop training a member (stopped early): from the next epoch it costs nothing."""
         self.fused.drop(key)
         self.solo.drop(key)
         self.cadence.pop(key, None)
+        self.costs.pop(key, None)
 
     def size(self) -> int:
         return len(self.fused.active()) + len(self.solo.active())
@@ -80,27 +101,28 @@ class GroupHost:
                 due = cadence is not None and cadence.due(int(metrics["epoch"]))
                 save = not metrics["diverged"] and (done or due)
                 blob = _dump(group.member_state(key)) if save else None
+                out.append((key, {**metrics, **self.costs.get(key, {}), **self.where}, blob, done))
                 if done:
                     self.cadence.pop(key, None)
-                out.append((key, {**metrics, **self.where}, blob, done))
+                    self.costs.pop(key, None)
         return out
 
 
-def remote_host(job: Any, cpus: float, gpus: float, checkpoint_every: int | str) -> Any:
+def remote_host(job: Any, cpus: float, gpus: float, checkpoint_every: int | str, costs: bool = False) -> Any:
     """A `GroupHost` in a Ray actor holding the group's resources (a trial's placement); its GPUs are
     the ones Ray gives the actor."""
     import ray
 
     actor = ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=0)(_RemoteHost)
-    return actor.remote(job, max(1, int(cpus)), checkpoint_every)
+    return actor.remote(job, max(1, int(cpus)), checkpoint_every, costs)
 
 
 class _RemoteHost(GroupHost):
-    def __init__(self, job: Any, threads: int, checkpoint_every: int | str) -> None:
+    def __init__(self, job: Any, threads: int, checkpoint_every: int | str, costs: bool) -> None:
         import ray
 
         gpu_ids = ",".join(str(g) for g in ray.get_gpu_ids())
-        super().__init__(job, threads, checkpoint_every, gpu_ids)
+        super().__init__(job, threads, checkpoint_every, gpu_ids, costs)
 
 
 def _node() -> str:

@@ -30,15 +30,15 @@ class HostPool:
     """`hosts` group hosts for `job`, in this process (`remote` False) or as Ray actors."""
 
     def __init__(self, job: Any, hosts: int, remote: bool, threads: int, cpus: float, gpus: float,
-                 checkpoint_every: int | str) -> None:
+                 checkpoint_every: int | str, costs: bool = False) -> None:
         self.job, self.remote, self.threads, self.cpus, self.gpus = job, remote, threads, cpus, gpus
-        self.every = checkpoint_every
+        self.every, self.costs = checkpoint_every, costs
         self.slots = [Slot(self._new_host()) for _ in range(hosts)]
 
     def _new_host(self) -> Any:
         if self.remote:
-            return remote_host(self.job, self.cpus, self.gpus, self.every)
-        return GroupHost(self.job, self.threads, self.every)
+            return remote_host(self.job, self.cpus, self.gpus, self.every, self.costs)
+        return GroupHost(self.job, self.threads, self.every, costs=self.costs)
 
     def seat(self, slot: Slot, seats: list[tuple[str, dict[str, Any], bytes | None]]) -> list[int]:
         """Add members (key, config, checkpoint bytes) to a group; the epoch each goes on from."""

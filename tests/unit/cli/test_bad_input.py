@@ -128,7 +128,7 @@ CASES = [
     ("constraint-unknown-key", ("constraints", [{"metric": "n_params", "below": 1}]), [],
      "constraints[0].below: unknown key"),
     ("fused-cost-objective", lambda t: yaml.safe_dump(_set(_set(_base(t / "runs"), "search.fuse", 2),
-     "metric", [{"name": "val_accuracy"}, {"name": "latency_ms", "mode": "min"}])), [], "measures no per-model cost"),
+     "metric", [{"name": "val_accuracy"}, {"name": "epoch_time_s", "mode": "min"}])), [], "is its group's"),
     # Population-based training (search/population.py): pairings that cannot work.
     ("pbt-with-grid", lambda t: _pbt(t, {"search.strategy": "grid",
                                          "space.lr": {"type": "choice", "values": [0.01, 0.1]}}), [],

@@ -135,3 +135,20 @@ def test_driver_heap_stays_flat_as_members_finish(seed_dict, storage):
     assert len(result.trials) == total and set(at) == {first, total}
     grown = sum(d.size_diff for d in at[total].compare_to(at[first], "filename"))
     assert grown / (total - first) <= ALL_PER_TRIAL, f"the driver holds {grown / (total - first):.0f} B more per trial"
+
+
+def test_members_measure_their_model_costs_when_an_objective_names_them(seed_dict, storage):
+    exp = _spec(seed_dict, storage, "costs").to_dict()
+    exp["metric"] = [{"name": "val_accuracy", "mode": "max"}, {"name": "n_params", "mode": "min"}]
+    exp["constraints"] = [{"metric": "latency_ms", "max": 1000.0}]
+    threads = torch.get_num_threads()
+    try:
+        result = run_experiment(Experiment.from_dict(exp))
+    finally:
+        torch.set_num_threads(threads)
+    for trial in result.trials:
+        last = json.loads((Path(trial.path) / "result.json").read_text().splitlines()[-1])
+        hidden = last["config"]["hidden_units"]
+        assert last["n_params"] == (20 * hidden + hidden) + (hidden * hidden + hidden) + (hidden + 1)
+        assert last["latency_ms"] > 0
+    assert result.pareto and all(t.status == "finished" for t in result.trials)
