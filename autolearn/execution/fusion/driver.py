@@ -131,8 +131,11 @@ class FusedSweep:
         return ResultGrid(analysis)
 
     def _fill(self) -> None:
-        """Seat new members wherever a group has room: retried and resumed trials first."""
+        """Seat new members wherever a group has room: retried and resumed trials first. A remote group
+        with an epoch in flight is left for its next round (seating would wait for that epoch)."""
         for slot in self.pool.slots:
+            if slot.pending is not None:
+                continue
             seats: list[tuple[Any, bytes | None]] = []
             while len(slot.members) + len(seats) < self.k:
                 trial = self.queue.pop(0) if self.queue else self.search_alg.next_trial()
