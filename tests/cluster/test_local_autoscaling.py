@@ -156,3 +156,28 @@ def test_sweep_scales_out_onto_gpu_workers(cluster, tmp_path):
     for (node, gpu), ids in sorted(placement.items()):
         print(f"  node ...{node} GPU {gpu}: {len(ids)} trials ({', '.join(ids)})")
     print("peak share per GPU:", {f"...{n[-5:]}/GPU{g}": v for (n, g), v in sorted(load.items())})
+
+
+def test_fused_groups_are_placed_like_trials_on_gpu_workers(cluster, tmp_path):
+    """`search.fuse: 4` on the cluster: each group is a Ray actor holding one trial's resources (half
+    a GPU), placed by Ray on the GPU worker nodes; its members report that node and GPU, and every
+    member is its own trial with its own checkpoint."""
+    data = sweep_spec(tmp_path / "runs")
+    data["name"], data["search"]["fuse"] = "fused-gpu-sweep", 4
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "sweep.py"), str(spec), "--address",
+                           cluster.address, "--quiet"], cwd=tmp_path, env={**os.environ, **cluster.env},
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    experiment = tmp_path / "runs" / "fused-gpu-sweep"
+    with open(experiment / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == TRIALS and {r["status"] for r in rows} == {"finished"}
+    groups = defaultdict(list)
+    for row in rows:
+        assert row["node"] and row["node"] != FAKE_HEAD_NODE_ID, f"member {row['trial_id']} ran on the head"
+        assert row["gpu_ids"], f"member {row['trial_id']} got no GPU id"
+        groups[(row["node"], row["gpu_ids"])].append(row["trial_id"])
+    assert len(groups) <= TRIALS // 4 * 2, groups  # members share their group's place (a retry may move one)
+    assert len(list(experiment.glob("train_trial_*/checkpoint_*/checkpoint.pt"))) >= TRIALS
