@@ -92,10 +92,12 @@ def _capacity(remote: bool) -> tuple[float, float]:
 
         resources = ray.cluster_resources()
         return float(resources.get("CPU", 1.0)), float(resources.get("memory", 2**31))
-    import psutil
-
-    return float(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1), \
-        float(psutil.virtual_memory().available)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:  # free physical memory, from the OS (no psutil: it is not a dependency)
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        free = 2**31
+    return float(cpus), float(free)
 
 
 def _tune_experiment(exp: Any, plan: Any, storage: str) -> Any:
