@@ -3,13 +3,12 @@
 Tune's controller keeps its state in `experiment_state-*.json`; a fused sweep has no controller, so
 its driver keeps the same parts in one file, `fused-state.pkl`, written whole and atomically:
 every trial as Tune serialises it (`Trial.get_json_state`, with its checkpoints), the search
-algorithm's own saved files (`save_to_dir`) and the scheduler (pickled, as Tune pickles it). The
+algorithm's own saved files (`save_to_dir`) and the scheduler (cloudpickled, as Tune keeps it). The
 saves are capped at `SHARE` of the sweep's time (`StateSaver`); a member that finished after the
 last save is trained again on resume, from its last checkpoint.
 """
 from __future__ import annotations
 
-import pickle
 import tempfile
 import time
 from pathlib import Path
@@ -32,12 +31,16 @@ def save_state(directory: str, ledger: Any, search_alg: Any, scheduler: Any) -> 
         search_files = {p.name: p.read_bytes() for p in Path(scratch).iterdir() if p.is_file()}
     state = {"version": 1, "trials": ledger.states(), "search": search_files,
              "scheduler": scheduler}
-    storage.write_bytes(directory, STATE_FILE, pickle.dumps(state))
+    from ray import cloudpickle  # as Tune pickles a scheduler: some hold lambdas (the median rule)
+
+    storage.write_bytes(directory, STATE_FILE, cloudpickle.dumps(state))
 
 
 def load_state(directory: str, search_alg: Any) -> tuple[list[tuple[str, str]], Any]:
     """The trials' (json state, run metadata) pairs and the scheduler; `search_alg` is restored in place."""
-    state = pickle.loads(storage.read_bytes(directory, STATE_FILE))
+    from ray import cloudpickle
+
+    state = cloudpickle.loads(storage.read_bytes(directory, STATE_FILE))
     with tempfile.TemporaryDirectory(prefix="autolearn-search-") as scratch:
         for name, data in state["search"].items():
             (Path(scratch) / name).write_bytes(data)

@@ -152,3 +152,27 @@ def test_members_measure_their_model_costs_when_an_objective_names_them(seed_dic
         assert last["n_params"] == (20 * hidden + hidden) + (hidden * hidden + hidden) + (hidden + 1)
         assert last["latency_ms"] > 0
     assert result.pareto and all(t.status == "finished" for t in result.trials)
+
+
+@pytest.mark.parametrize("scheduler, strategy", [("median", "random"), ("asha", "bohb"), ("fifo", "gp"),
+                                                 ("fifo", "grid"), ("fifo", "motpe")])
+def test_every_strategy_and_early_stopping_scheduler_drives_fused_members(seed_dict, storage, scheduler, strategy):
+    """Tune's own search algorithms and schedulers, driven per member in the driver's process (the
+    median rule's lambda is saved with the sweep's state, as Tune keeps it)."""
+    data = _spec(seed_dict, storage, f"{scheduler}-{strategy}", scheduler=scheduler).to_dict()
+    data["search"]["strategy"] = strategy
+    if strategy == "grid":
+        data["space"] = {"lr": {"type": "choice", "values": [1e-3, 1e-2]},
+                         "optimizer": {"type": "choice", "values": ["sgd", "adam"]}}
+        data["search"]["num_samples"] = 1
+    if scheduler == "median":
+        data["scheduler"] = {"name": "median", "grace_period": 1, "min_samples_required": 2}
+    threads = torch.get_num_threads()
+    try:
+        result = run_experiment(Experiment.from_dict(data))
+    finally:
+        torch.set_num_threads(threads)
+    assert len({tuple(sorted(t.config.items())) for t in result.trials}) == len(result.trials) == (
+        4 if strategy == "grid" else TRIALS)
+    assert {t.status for t in result.trials} <= {"finished", "stopped"} and result.test_scores
+    assert (Path(result.experiment_dir) / "fused-state.pkl").is_file()
