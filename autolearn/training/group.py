@@ -58,6 +58,7 @@ class SoloGroup:
         self.device = device
         self._members: dict[str, _Member] = {}
         self._finished: dict[str, _Member] = {}  # reported done by the last train_epoch: final checkpoints
+        self.failed: dict[str, BaseException] = {}  # members whose last epoch raised
 
     def add(self, key: str, config: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> None:
         outer = torch.get_rng_state()
@@ -69,10 +70,18 @@ class SoloGroup:
             torch.set_rng_state(outer)
 
     def train_epoch(self) -> dict[str, dict[str, Any]]:
+        """As the protocol says; a member whose epoch raises leaves the group and its error is kept
+        in `failed` (until the next call): one config's fault costs the others nothing."""
         out: dict[str, dict[str, Any]] = {}
         self._finished = {}
+        self.failed = {}
         for key, member in list(self._members.items()):
-            out[key] = self._advance(member)
+            try:
+                out[key] = self._advance(member)
+            except Exception as err:  # this member's own fault (its model, its config)
+                self.failed[key] = err
+                self._members.pop(key)
+                continue
             if out[key]["diverged"] or member.epoch >= member.fitter.settings.epochs:
                 self._finished[key] = self._members.pop(key)
         return out

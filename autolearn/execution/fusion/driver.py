@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from autolearn.execution.fusion.host import FAILED
 from autolearn.execution.fusion.ledger import TrialLedger
 from autolearn.execution.fusion.pool import HostPool, Slot
 from autolearn.execution.fusion.reports import auto_filled, checkpoint_bytes, persist_checkpoint
@@ -182,7 +183,9 @@ class FusedSweep:
         took = time.time() - slot.started
         for key, metrics, blob, done in epochs:
             trial = slot.members.get(key)
-            if trial is not None:
+            if trial is not None and FAILED in metrics:
+                self._fail_members(slot, [trial], RuntimeError(metrics[FAILED]))
+            elif trial is not None:
                 self._report(slot, trial, metrics, blob, done, took)
 
     def _report(self, slot: Slot, trial: Any, metrics: dict[str, Any], blob: bytes | None, done: bool,
@@ -230,13 +233,19 @@ class FusedSweep:
     def _fail(self, slot: Slot, error: BaseException) -> None:
         """A host that failed fails each of its members: retried from their last checkpoints on a new
         host while `run.max_failures` allows, else ended with the error."""
-        from ray.tune.experiment import Trial
-
         log.warning("a fused group of %d member(s) failed: %s", len(slot.members),
                     str(error).splitlines()[0] if str(error) else type(error).__name__)
-        members, slot.members = list(slot.members.values()), {}
+        members = list(slot.members.values())
         self.pool.replace(slot)
+        self._fail_members(slot, members, error)
+
+    def _fail_members(self, slot: Slot, members: list[Any], error: BaseException) -> None:
+        """Each of `members` failed (they have left their group): retried from its last checkpoint on
+        whichever group has room while `run.max_failures` allows, else ended with the error."""
+        from ray.tune.experiment import Trial
+
         for trial in members:
+            slot.members.pop(trial.trial_id, None)
             trial.handle_error(error)
             if trial.should_recover():
                 trial.set_status(Trial.PENDING)

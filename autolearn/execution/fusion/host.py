@@ -21,6 +21,7 @@ from autolearn.training.cadence import Cadence
 log = logging.getLogger(__name__)
 
 Epoch = tuple[str, dict[str, Any], bytes | None, bool]  # key, metrics, checkpoint bytes (or None), done
+FAILED = "__failed__"  # in a member's metrics: its epoch raised this (type and message); it left the group
 
 
 class GroupHost:
@@ -90,7 +91,8 @@ class GroupHost:
 
     def train_epoch(self) -> list[Epoch]:
         """One epoch of every member; a member done (its last epoch, or diverged) leaves the group,
-        with its final checkpoint."""
+        with its final checkpoint. A member trained one by one whose epoch raised leaves it too, and
+        is reported with `FAILED`; an error of the fused core itself fails the whole call."""
         out: list[Epoch] = []
         for group in (self.fused, self.solo):
             if not group.active():
@@ -105,6 +107,10 @@ class GroupHost:
                 if done:
                     self.cadence.pop(key, None)
                     self.costs.pop(key, None)
+        for key, err in self.solo.failed.items():  # one member's own fault: only it fails
+            self.cadence.pop(key, None)
+            self.costs.pop(key, None)
+            out.append((key, {FAILED: f"{type(err).__name__}: {err}"}, None, True))
         return out
 
 
