@@ -115,27 +115,12 @@ def resume_experiment(path: str | Path, *, address: str | None = None, callbacks
 
 def _resume_fused(exp: Experiment, directory: str | Path, address: str | None, callbacks: Sequence[Any],
                   ray_output: bool) -> SweepResult:
-    """Go on with a fused sweep where its last saved state left it: in this process, or on Ray as it
-    started (`fusion.in_process`)."""
+    """Go on with a fused sweep where its last saved state left it (`runner.fit_fused`)."""
     from autolearn.execution import runner
-    from autolearn.execution.fusion import fused_sweep, in_process
 
     started, earlier = time.monotonic(), earlier_wall_time(directory)
-    plan = runner.search_plan(exp)
-    if in_process(exp, address):
-        local = runner.prepare_job(exp)
-        return runner.fit_and_collect(exp, lambda: fused_sweep(exp, local, plan, callbacks, resume=True), local,
-                                      started, earlier)
-    job, started_ray = runner.start(exp, address, ray_output)
-    try:
-        runner.check_resources(exp)
-        return runner.fit_and_collect(exp, lambda: fused_sweep(exp, job, plan, callbacks, resume=True), job,
-                                      started, earlier)
-    finally:
-        if started_ray:
-            import ray
-
-            ray.shutdown()
+    return runner.fit_fused(exp, runner.search_plan(exp), address, callbacks, ray_output, started, earlier,
+                            resume=True)
 
 
 def restore_tuner(directory: str | Path, trainable: Any) -> Any:

@@ -139,13 +139,10 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
     exp, resolved = resolve_auto(exp)  # batch_size: auto and space.lr auto, before anything starts
     plan = search_plan(exp)
     with ray_settings(ray_output), experiment_guard(exp):
-        from autolearn.execution.fusion import fused_sweep, fuses, in_process
+        from autolearn.execution.fusion import fuses
 
-        if fuses(exp) and in_process(exp, address):  # trained in this process: Ray is not started
-            local = prepare_job(exp)
-            _save_spec(exp, out)
-            return fit_and_collect(exp, lambda: fused_sweep(exp, local, plan, callbacks), local, started,
-                                   extras=resolved)
+        if fuses(exp):
+            return fit_fused(exp, plan, address, callbacks, ray_output, started, extras=resolved)
         job, started_ray = start(exp, address, ray_output)
         try:
             capacity = check_resources(exp)
@@ -155,9 +152,6 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
                 exp = limit_concurrency(exp, capacity)
                 plan = search_plan(exp)
             _save_spec(exp, out)
-            if fuses(exp):  # on a cluster (or a GPU): the groups train in Ray actors placed like trials
-                return fit_and_collect(exp, lambda: fused_sweep(exp, job, plan, callbacks), job, started,
-                                       extras=resolved)
             return fit_and_collect(exp, lambda: make_tuner(exp, job, plan, callbacks, ray_output), job, started,
                                    extras=resolved)
         finally:
@@ -165,6 +159,44 @@ def run_experiment(exp: Experiment, *, address: str | None = None, overwrite: bo
                 import ray
 
                 ray.shutdown()
+
+
+def fit_fused(exp: Experiment, plan: Any, address: str | None, callbacks: Sequence[Any], ray_output: bool,
+              started: float, earlier_wall_time: float = 0.0, extras: dict[str, Any] | None = None,
+              resume: bool = False) -> SweepResult:
+    """A fused sweep (`execution/fusion/`), new or resumed: in this process on one machine without
+    GPUs (Ray is not started; the machine must hold one trial's CPUs, as a cluster's node must), or
+    with its groups as Ray actors, placed like trials, on a cluster or a GPU."""
+    from autolearn.execution.fusion import fused_sweep, in_process
+
+    local = in_process(exp, address)
+    job: TrainJob | None
+    if local:
+        check_local_resources(exp)
+        job, started_ray = prepare_job(exp), False
+    else:
+        job, started_ray = start(exp, address, ray_output)
+    try:
+        if not local:
+            check_resources(exp)
+        if not resume:
+            _save_spec(exp, experiment_dir(exp))
+        return fit_and_collect(exp, lambda: fused_sweep(exp, job, plan, callbacks, resume=resume), job, started,
+                               earlier_wall_time, extras)
+    finally:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+
+
+def check_local_resources(exp: Experiment) -> None:
+    """`check_resources` for a sweep that runs in this process: this machine is its only node."""
+    from autolearn.execution.cluster import Capacity
+    from autolearn.execution.cluster import check_resources as check_capacity
+    from autolearn.execution.fusion import local_cpus
+
+    check_capacity(exp.resources.cpus_per_trial, exp.resources.gpus, Capacity(nodes=[{"CPU": local_cpus(), "GPU": 0}]))
 
 
 def check_storage(exp: Experiment) -> None:

@@ -21,7 +21,7 @@ from autolearn.execution.fusion.plan import fuse_factor, why_not
 
 log = logging.getLogger(__name__)
 
-__all__ = ["fused_sweep", "fuses", "in_process"]
+__all__ = ["fused_sweep", "fuses", "in_process", "local_cpus"]
 
 
 def fuses(exp: Any) -> bool:
@@ -92,12 +92,17 @@ def _capacity(remote: bool) -> tuple[float, float]:
 
         resources = ray.cluster_resources()
         return float(resources.get("CPU", 1.0)), float(resources.get("memory", 2**31))
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = local_cpus()
     try:  # free physical memory, from the OS (no psutil: it is not a dependency)
         free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         free = 2**31
     return float(cpus), float(free)
+
+
+def local_cpus() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _tune_experiment(exp: Any, plan: Any, storage: str) -> Any:

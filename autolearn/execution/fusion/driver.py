@@ -265,6 +265,8 @@ class FusedSweep:
 
         forget_ended_trial(self.callbacks_given, trial)
         self.ledger.freeze(trial)
+        for held in (self.began, self.resumed_after):  # nothing per ended trial stays behind
+            held.pop(trial.trial_id, None)
 
     def _live(self) -> list[Any]:
         """The trials callbacks are shown (Tune shows them all; ended ones are frozen here)."""

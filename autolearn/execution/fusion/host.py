@@ -86,9 +86,6 @@ class GroupHost:
         self.cadence.pop(key, None)
         self.costs.pop(key, None)
 
-    def size(self) -> int:
-        return len(self.fused.active()) + len(self.solo.active())
-
     def train_epoch(self) -> list[Epoch]:
         """One epoch of every member; a member done (its last epoch, or diverged) leaves the group,
         with its final checkpoint. A member trained one by one whose epoch raised leaves it too, and

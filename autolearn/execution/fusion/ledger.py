@@ -25,9 +25,6 @@ class TrialLedger:
     def __contains__(self, trial_id: str) -> bool:
         return trial_id in self.live or trial_id in self.frozen
 
-    def __len__(self) -> int:
-        return len(self.order)
-
     def add(self, trial: Any) -> None:
         if trial.trial_id not in self:
             self.order.append(trial.trial_id)

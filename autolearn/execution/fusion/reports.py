@@ -2,6 +2,7 @@
 its session would have done for a trial, done by the fused driver for each member."""
 from __future__ import annotations
 
+import functools
 import socket
 import tempfile
 import time
@@ -59,7 +60,9 @@ def checkpoint_bytes(checkpoint: Any) -> bytes | None:
         return (Path(directory) / CHECKPOINT_FILE).read_bytes()
 
 
+@functools.cache
 def _node_ip() -> str:
+    """This machine's address, looked up once (every report carries it)."""
     try:
         return socket.gethostbyname(socket.gethostname())
     except OSError:

@@ -5,14 +5,15 @@ Trial i goes to combination i mod k, so `num_samples: n` gives n trials per comb
 """
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from typing import Any
 
 from ray.tune.search import Searcher
 
+from autolearn.search.strategies.state import PickledState
 
-class GridCross(Searcher):
+
+class GridCross(PickledState, Searcher):
     """One searcher per grid combination; trial i goes to combination i mod k (see module doc)."""
 
     def __init__(self, combos: Sequence[dict[str, Any]], searchers: Sequence[Any], metric: str,
@@ -45,13 +46,3 @@ class GridCross(Searcher):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if trial_id in self._owner:
             self._searchers[self._owner.pop(trial_id)].on_trial_complete(trial_id, result=result, error=error)
-
-    def save(self, checkpoint_path: str) -> None:
-        import cloudpickle
-
-        with open(checkpoint_path, "wb") as f:
-            cloudpickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))

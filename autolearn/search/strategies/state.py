@@ -11,11 +11,14 @@ import pickle
 
 
 class PickledState:
-    """Mixin placed before `Searcher` in the bases: `save`/`restore` of the whole instance state."""
+    """Mixin placed before `Searcher` in the bases: `save`/`restore` of the whole instance state
+    (cloudpickled: a searcher may hold other searchers, or functions, that plain pickle refuses)."""
 
     def save(self, checkpoint_path: str) -> None:
+        import cloudpickle
+
         with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
+            cloudpickle.dump(self.__dict__, f)
 
     def restore(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "rb") as f:

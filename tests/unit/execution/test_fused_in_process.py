@@ -176,3 +176,17 @@ def test_every_strategy_and_early_stopping_scheduler_drives_fused_members(seed_d
         4 if strategy == "grid" else TRIALS)
     assert {t.status for t in result.trials} <= {"finished", "stopped"} and result.test_scores
     assert (Path(result.experiment_dir) / "fused-state.pkl").is_file()
+
+
+def test_a_trial_bigger_than_this_machine_is_refused_in_one_line_before_any_training(seed_dict, storage):
+    """In process, this machine is the only node: the same one-line error a cluster gives."""
+    from autolearn.errors import ResourceError
+    from autolearn.execution.fusion import local_cpus
+
+    data = _spec(seed_dict, storage, "too-big").to_dict()
+    data["resources"] = {"cpus_per_trial": local_cpus() + 1}
+    with pytest.raises(ResourceError) as caught:
+        run_experiment(Experiment.from_dict(data))
+    message = str(caught.value)
+    assert "\n" not in message and "lower resources.cpus_per_trial" in message
+    assert not list(Path(storage, "too-big").glob("train_trial_*"))
